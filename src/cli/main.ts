@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { ExitCode } from '../errors.js';
+import { COMMANDS } from './commands.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('waha-storage')
+    .description('Inspect, migrate, back up, clean and check the storage of WAHA (WhatsApp HTTP API)')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortOptions: false })
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  overrideExits(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    throw error;
+  }
+}
+
+/** Commander must throw, not exit, at every level, so the one handler sets the exit code. */
+function overrideExits(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) overrideExits(sub);
+}

@@ -1,0 +1,78 @@
+import { Command, Option } from 'commander';
+import { settingsOf, type SettingGroup } from '../config/settings.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { Reporter } from './reporter.js';
+import { handleError } from './errors.js';
+import { UsageError } from '../errors.js';
+
+/** Output flags every command takes. */
+export function addOutputOptions(command: Command): Command {
+  return command
+    .option('--json', 'print one JSON document on stdout (schemaVersion 1)')
+    .option('-q, --quiet', 'print only results and errors')
+    .option('-v, --verbose', 'print debug details and stack traces')
+    .option('--no-color', 'no colours or spinners (also NO_COLOR)');
+}
+
+/** Adds the configuration flags of the given groups, built from the settings table. */
+export function addSettingOptions(command: Command, groups: readonly SettingGroup[]): Command {
+  for (const setting of settingsOf(groups)) {
+    const env = setting.env.length ? ` [env: ${setting.env.join(', ')}]` : '';
+    const fallback = setting.defaultValue !== undefined ? ` (default: ${setting.defaultValue})` : '';
+    command.addOption(new Option(setting.flags, `${setting.description}${env}${fallback}`));
+  }
+  return command;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function parsePositiveInt(flag: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`Invalid ${flag} "${text}": expected a whole number of at least 1`);
+    return value;
+  };
+}
+
+export interface CommandContext<O> {
+  options: O;
+  config: Config;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+/**
+ * Wraps a command handler: builds the reporter and configuration from the flags, runs the
+ * handler, and routes every error through the one error handler. Ctrl-C aborts the signal and
+ * exits 130; the handler keeps what it finished.
+ */
+export function action<O extends object>(handler: (context: CommandContext<O>, ...args: any[]) => Promise<void>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const command = args[args.length - 1] as Command;
+    const options = command.optsWithGlobals() as O & { json?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean };
+    const reporter = new Reporter(options);
+    const controller = new AbortController();
+    const onInterrupt = () => {
+      if (controller.signal.aborted) process.exit(130);
+      reporter.warn('interrupted: finishing the current step (press Ctrl-C again to stop at once)');
+      controller.abort();
+      process.exitCode = 130;
+    };
+    process.once('SIGINT', onInterrupt);
+    try {
+      const config = loadConfig({ flags: options as Record<string, unknown> });
+      await handler({ options, config, reporter, signal: controller.signal }, ...args.slice(0, -2));
+    } catch (error) {
+      if (controller.signal.aborted) {
+        reporter.error('interrupted; what was done is kept, run the command again to continue');
+        process.exitCode = 130;
+      } else {
+        handleError(error, reporter);
+      }
+    } finally {
+      process.removeListener('SIGINT', onInterrupt);
+    }
+  };
+}
