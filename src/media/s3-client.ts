@@ -1,0 +1,62 @@
+/**
+ * The S3 client built from WAHA's variables. For endpoints that are not AWS, the SDK's checksum
+ * calculation and validation are WHEN_REQUIRED by default: several S3-compatible services (and
+ * s3rver) mishandle the SDK's default checksums (streamed bodies stored with aws-chunked framing).
+ * The SDK is imported lazily so commands that do not touch S3 stay fast.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ChecksumMode, S3Config } from '../config/config.js';
+import { UsageError } from '../errors.js';
+
+export interface S3Target {
+  client: S3Client;
+  bucket: string;
+  checksum: ChecksumMode;
+}
+
+/** The checksum mode in effect: explicit, else WHEN_REQUIRED off AWS, else the SDK default. */
+export function checksumModeFor(config: S3Config): ChecksumMode {
+  if (config.checksum) return config.checksum;
+  const endpoint = config.endpoint;
+  if (!endpoint) return 'WHEN_SUPPORTED';
+  try {
+    return /(^|\.)amazonaws\.com(\.cn)?$/i.test(new URL(endpoint).hostname) ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED';
+  } catch {
+    return 'WHEN_REQUIRED';
+  }
+}
+
+/** Which variable to set when a required S3 setting is missing; undefined when all are present. */
+export function missingS3Setting(config: S3Config): string | undefined {
+  if (!config.bucket) return '--s3-bucket / WAHA_S3_BUCKET';
+  if (!config.region) return '--s3-region / WAHA_S3_REGION';
+  if (!config.accessKeyId) return 'WAHA_S3_ACCESS_KEY_ID';
+  if (!config.secretAccessKey) return 'WAHA_S3_SECRET_ACCESS_KEY (or --s3-secret-file)';
+  if (config.endpoint) {
+    try {
+      new URL(config.endpoint);
+    } catch {
+      return '--s3-endpoint / WAHA_S3_ENDPOINT (not a URL)';
+    }
+  }
+  return undefined;
+}
+
+export async function createS3Target(config: S3Config, options: { maxAttempts?: number } = {}): Promise<S3Target> {
+  const missing = missingS3Setting(config);
+  if (missing) throw new UsageError(`S3 is not configured: set ${missing}`, { hint: 'the same variables the WAHA server uses' });
+  // The SDK's Node 22 notice is for developers, not for an operator's terminal or cron mail.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const checksum = checksumModeFor(config);
+  const client = new S3Client({
+    region: config.region,
+    endpoint: config.endpoint,
+    forcePathStyle: config.forcePathStyle,
+    credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
+    requestChecksumCalculation: checksum,
+    responseChecksumValidation: checksum,
+    maxAttempts: options.maxAttempts ?? 3,
+  });
+  return { client, bucket: config.bucket!, checksum };
+}

@@ -1,0 +1,86 @@
+/**
+ * Connecting to MongoDB the same way everywhere: bounded timeouts (a server that does not answer is
+ * a clear error within seconds, never a hang), and failures classified for people. The driver is
+ * imported lazily so commands that do not touch MongoDB stay fast.
+ */
+import type { MongoClient } from 'mongodb';
+import { redact, redactUrl } from '../config/redact.js';
+import { OperationError } from '../errors.js';
+
+export type MongoFailure = 'refused' | 'authentication' | 'dns' | 'timeout' | 'tls' | 'other';
+
+export interface ConnectOptions {
+  /** Upper bound for server selection and the first connection, in milliseconds. */
+  timeoutMs?: number;
+  appName?: string;
+}
+
+export async function connectMongo(url: string, options: ConnectOptions = {}): Promise<MongoClient> {
+  const { MongoClient } = await import('mongodb');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  let client: MongoClient;
+  try {
+    client = new MongoClient(url, {
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      appName: options.appName ?? 'waha-storage',
+    });
+  } catch (error) {
+    throw new OperationError(`Invalid MongoDB URL ${redactUrl(url)}: ${redact((error as Error).message)}`, {
+      hint: 'check --mongo-url / WHATSAPP_SESSIONS_MONGO_URL',
+    });
+  }
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw mongoConnectError(url, error);
+  }
+}
+
+export function classifyMongoError(error: unknown): MongoFailure {
+  const text = `${(error as Error)?.name ?? ''} ${(error as Error)?.message ?? error} ${causeText(error)}`;
+  if (/auth|SCRAM|Unauthorized|credentials/i.test(text)) return 'authentication';
+  if (/ECONNREFUSED|connection refused/i.test(text)) return 'refused';
+  if (/ENOTFOUND|EAI_AGAIN|querySrv|getaddrinfo/i.test(text)) return 'dns';
+  if (/certificate|SSL|TLS/i.test(text)) return 'tls';
+  if (/timed? ?out|ServerSelection|ETIMEDOUT/i.test(text)) return 'timeout';
+  return 'other';
+}
+
+const FAILURE_TEXT: Record<MongoFailure, string> = {
+  refused: 'connection refused (is the server running, and is the port right?)',
+  authentication: 'authentication failed (check the user and password in the URL)',
+  dns: 'host name not found (check the host in the URL)',
+  timeout: 'no answer within the timeout (check the host, port and firewall)',
+  tls: 'TLS handshake failed (check tls/ssl options in the URL)',
+  other: 'connection failed',
+};
+
+export function describeMongoFailure(failure: MongoFailure): string {
+  return FAILURE_TEXT[failure];
+}
+
+export function mongoConnectError(url: string, error: unknown): OperationError {
+  const failure = classifyMongoError(error);
+  const detail = failure === 'other' ? `: ${redact((error as Error)?.message ?? String(error))}` : '';
+  return new OperationError(`Cannot connect to MongoDB at ${redactUrl(url)}: ${describeMongoFailure(failure)}${detail}`, {
+    hint: 'check --mongo-url / WHATSAPP_SESSIONS_MONGO_URL',
+    cause: error,
+  });
+}
+
+function causeText(error: unknown): string {
+  const parts: string[] = [];
+  let current = (error as { cause?: unknown })?.cause;
+  for (let depth = 0; current && depth < 4; depth++) {
+    parts.push(String((current as Error).message ?? current), String((current as { code?: string }).code ?? ''));
+    current = (current as { cause?: unknown }).cause;
+  }
+  const reason = (error as { reason?: { servers?: Map<string, { error?: unknown }> } })?.reason;
+  for (const server of reason?.servers?.values() ?? []) {
+    if (server.error) parts.push(String((server.error as Error).message ?? server.error));
+  }
+  return parts.join(' ');
+}
