@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerInspect } from './inspect.js';
 
 /** Command groups; each registers its commands and imports its heavy modules only when run. */
-export const COMMANDS: ((program: Command) => void)[] = [];
+export const COMMANDS: ((program: Command) => void)[] = [registerInspect];

@@ -40,3 +40,16 @@ export function registerUrlSecrets(url: string | undefined): void {
     // not percent-encoded; the raw form is registered already
   }
 }
+
+const SECRET_FIELD = /^(password|passwd|secret|token|key|apikey|api_key|authorization|x-api-key)$/i;
+
+/** A copy of a JSON value with secret-looking fields (proxy password, webhook HMAC key...) masked. */
+export function redactObject<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => redactObject(item)) as T;
+  if (!value || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [field, inner] of Object.entries(value)) {
+    copy[field] = SECRET_FIELD.test(field) && inner !== null && typeof inner !== 'object' ? '***' : redactObject(inner);
+  }
+  return copy as T;
+}

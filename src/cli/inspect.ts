@@ -1,0 +1,147 @@
+import type { Command } from 'commander';
+import { redactObject } from '../config/redact.js';
+import { formatBytes } from '../config/units.js';
+import { UsageError } from '../errors.js';
+import { parseEngines } from '../sessions/engines.js';
+import type { InspectResult, SessionReport, SessionStoreKind } from '../sessions/report.js';
+import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import type { Reporter } from './reporter.js';
+
+interface InspectFlags {
+  session?: string[];
+  engine?: string[];
+  concurrency?: number;
+  timeout?: number;
+}
+
+export function registerInspect(program: Command): void {
+  const command = program
+    .command('inspect')
+    .description('show the sessions in the local store and/or MongoDB: engine, login, phone, worker, size, problems')
+    .argument('[store]', 'local or mongo (default: local, plus mongo when a Mongo URL is configured)')
+    .option('-s, --session <name>', 'only this session (repeatable); one session shows the detail view', collect)
+    .option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)', collect)
+    .option('--concurrency <n>', 'sessions read at once', parsePositiveInt('--concurrency'), 8)
+    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+  addSettingOptions(command, ['sessions', 'mongo']);
+  addOutputOptions(command);
+  command.action(action<InspectFlags>(async ({ options, config, reporter }, store?: string) => {
+    const { inspect } = await import('../sessions/inspect.js');
+    const spinner = await reporter.spinner('reading sessions');
+    let result: InspectResult;
+    try {
+      result = await inspect({
+        store: parseStore(store),
+        sessions: config.sessions,
+        engines: parseEngines(options.engine),
+        names: options.session,
+        concurrency: options.concurrency ?? 8,
+        mongoTimeoutMs: options.timeout ?? 5000,
+        onNote: (text) => reporter.info(text),
+      });
+    } finally {
+      spinner.stop();
+    }
+    render(result, options, reporter);
+  }));
+}
+
+function parseStore(word: string | undefined): SessionStoreKind | undefined {
+  if (word === undefined) return undefined;
+  if (word === 'local' || word === 'mongo') return word;
+  throw new UsageError(`Unknown session store "${word}"`, { hint: 'use local or mongo' });
+}
+
+function render(result: InspectResult, options: InspectFlags, reporter: Reporter): void {
+  if (reporter.json) {
+    reporter.document({
+      sessions: result.sessions.map((session) => ({ ...session, config: redactObject(session.config) })),
+      problems: result.problems,
+    });
+    return;
+  }
+  const single = options.session?.length === 1 && result.sessions.length > 0;
+  if (single) {
+    for (const session of result.sessions) renderDetail(session, reporter);
+  } else if (result.sessions.length === 0) {
+    reporter.line('No sessions found.');
+  } else {
+    renderTable(result.sessions, reporter);
+  }
+  if (!single && options.session?.length && result.sessions.length === 0) reporter.warn(`no session named ${options.session.join(', ')}`);
+  for (const item of result.problems) reporter.line(`${reporter.paint('yellow', '!')} ${item.message} (${item.hint})`);
+}
+
+function loggedInText(session: SessionReport, reporter: Reporter): string {
+  if (session.loggedIn === true) return reporter.paint('green', 'yes');
+  if (session.loggedIn === false) return reporter.paint('red', 'no');
+  return 'unknown';
+}
+
+function renderTable(sessions: SessionReport[], reporter: Reporter): void {
+  reporter.table(
+    ['engine', 'session', 'store', 'logged in', 'phone / push name', 'worker', 'entries', 'size', 'last change', 'problems'],
+    sessions.map((session) => [
+      session.engine ?? '?',
+      session.name,
+      session.store,
+      loggedInText(session, reporter),
+      session.me ? `${session.me.id}${session.me.pushName ? ` / ${session.me.pushName}` : ''}` : '',
+      session.worker === null ? '-' : session.worker === '' ? '(default)' : session.worker,
+      session.entries,
+      session.bytes === null ? '?' : formatBytes(session.bytes),
+      session.lastChange ? session.lastChange.replace('T', ' ').slice(0, 19) : '',
+      session.problems.map((item) => item.code).join(', '),
+    ]),
+  );
+  const loggedIn = sessions.filter((session) => session.loggedIn).length;
+  const withProblems = sessions.filter((session) => session.problems.length).length;
+  reporter.line(`${sessions.length} sessions, ${loggedIn} logged in, ${withProblems} with problems`);
+}
+
+function renderDetail(session: SessionReport, reporter: Reporter): void {
+  const rows: [string, string][] = [
+    ['session', session.name],
+    ['engine', session.engine ?? 'unknown'],
+    ['store', `${session.store} (${session.details.location})`],
+    ['logged in', loggedInText(session, reporter)],
+    ['me', session.me ? `${session.me.id}${session.me.pushName ? ` (${session.me.pushName})` : ''}` : 'none'],
+    ['worker', session.worker === null ? 'none (WAHA will not restart it on boot)' : session.worker || '(default worker)'],
+    ['entries', String(session.entries)],
+    ['size', session.bytes === null ? 'unknown' : `${formatBytes(session.bytes)} (${session.bytes} bytes)`],
+    ['last change', session.lastChange ?? 'unknown'],
+  ];
+  const details = session.details;
+  if (details.layout) rows.push(['layout', details.layout === 'plus' ? 'plus (webjs/<name>/session-<name>)' : 'core (webjs/default/session-<name>)']);
+  if (details.authBytes !== undefined) rows.push(['auth', formatBytes(details.authBytes)]);
+  if (details.cacheBytes !== undefined) rows.push(['cache', formatBytes(details.cacheBytes)]);
+  if (details.formats) rows.push(['auth formats', details.formats.join(' + ') || 'none']);
+  if (details.revisions !== undefined) rows.push(['zip revisions', String(details.revisions)]);
+  if (details.nowebStore !== undefined) rows.push(['NOWEB store', details.nowebStore ? 'present' : 'none']);
+  if (details.devices !== undefined) rows.push(['devices', String(details.devices)]);
+  if (details.keysByCategory) {
+    for (const [category, count] of Object.entries(details.keysByCategory).sort()) rows.push([`  keys: ${category}`, String(count)]);
+  }
+  rows.push(['config', summariseConfig(session.config)]);
+  reporter.table(['', ''], rows);
+  if (session.problems.length === 0) reporter.line('No problems found.');
+  for (const item of session.problems) {
+    reporter.line(`${reporter.paint('yellow', '!')} ${item.code}: ${item.message}`);
+    reporter.line(`  hint: ${item.hint}`);
+  }
+}
+
+function summariseConfig(config: Record<string, unknown> | null): string {
+  if (!config) return 'none';
+  const parts: string[] = [];
+  const webhooks = config.webhooks;
+  if (Array.isArray(webhooks)) parts.push(`${webhooks.length} webhook(s)`);
+  if (config.proxy) parts.push('proxy');
+  if (config.metadata && typeof config.metadata === 'object') parts.push(`metadata: ${Object.keys(config.metadata).join(', ')}`);
+  const store = (config.noweb as { store?: { enabled?: boolean } } | undefined)?.store;
+  if (store?.enabled) parts.push('NOWEB store enabled');
+  if (config.debug) parts.push('debug');
+  const other = Object.keys(config).filter((key) => !['webhooks', 'proxy', 'metadata', 'noweb', 'debug'].includes(key));
+  if (other.length) parts.push(`also: ${other.join(', ')}`);
+  return parts.join('; ') || '{}';
+}

@@ -1,0 +1,82 @@
+/**
+ * `inspect`: what is in each session store. Local is read from the folder, MongoDB from the
+ * server; a store that cannot be reached is a typed error, per-session trouble is a problem in
+ * the report and never stops the listing.
+ */
+import { existsSync } from 'node:fs';
+import type { SessionsConfig } from '../config/config.js';
+import { redact, redactUrl } from '../config/redact.js';
+import { OperationError, UsageError, WahaStorageError } from '../errors.js';
+import { connectMongo } from '../util/mongo.js';
+import type { Engine } from './engines.js';
+import type { InspectResult, SessionStoreKind } from './report.js';
+
+export interface InspectOptions {
+  /** Explicit store, or undefined for local plus mongo when a URL is configured. */
+  store?: SessionStoreKind;
+  sessions: SessionsConfig;
+  engines: readonly Engine[];
+  names?: readonly string[];
+  concurrency: number;
+  mongoTimeoutMs: number;
+  /** Told when a store is skipped or slow, for the CLI's stderr. */
+  onNote?: (text: string) => void;
+}
+
+export function selectStores(options: Pick<InspectOptions, 'store' | 'sessions' | 'onNote'>): SessionStoreKind[] {
+  if (options.store === 'mongo' && !options.sessions.mongoUrl) {
+    throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
+  }
+  if (options.store) return [options.store];
+  if (!options.sessions.mongoUrl) return ['local'];
+  if (!existsSync(options.sessions.sessionsDir)) {
+    options.onNote?.(`no local sessions dir at ${options.sessions.sessionsDir}; inspecting MongoDB only`);
+    return ['mongo'];
+  }
+  return ['local', 'mongo'];
+}
+
+export async function inspect(options: InspectOptions): Promise<InspectResult> {
+  const result: InspectResult = { sessions: [], problems: [] };
+  for (const store of selectStores(options)) {
+    const part = store === 'local' ? await inspectLocalStore(options) : await inspectMongoStore(options);
+    result.sessions.push(...part.sessions);
+    result.problems.push(...part.problems);
+  }
+  return result;
+}
+
+async function inspectLocalStore(options: InspectOptions): Promise<InspectResult> {
+  const { inspectLocal } = await import('./stores/local.js');
+  return inspectLocal({
+    sessionsDir: options.sessions.sessionsDir,
+    namespace: options.sessions.namespace,
+    sessionNamespace: options.sessions.sessionNamespace,
+    engines: options.engines,
+    sessions: options.names,
+    concurrency: options.concurrency,
+  });
+}
+
+async function inspectMongoStore(options: InspectOptions): Promise<InspectResult> {
+  const { inspectMongo } = await import('./stores/mongo.js');
+  const client = await connectMongo(options.sessions.mongoUrl!, { timeoutMs: options.mongoTimeoutMs });
+  try {
+    return await inspectMongo({
+      client,
+      namespace: options.sessions.namespace,
+      sessionNamespace: options.sessions.sessionNamespace,
+      engines: options.engines,
+      sessions: options.names,
+      concurrency: options.concurrency,
+    });
+  } catch (error) {
+    if (error instanceof WahaStorageError) throw error;
+    throw new OperationError(`Reading MongoDB at ${redactUrl(options.sessions.mongoUrl!)} failed: ${redact((error as Error).message)}`, {
+      hint: 'check that the user may list databases and read waha_* databases',
+      cause: error,
+    });
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,48 @@
+import type { Engine } from './engines.js';
+import type { Problem } from './problems.js';
+
+export type SessionStoreKind = 'local' | 'mongo';
+
+export interface SessionMe {
+  id: string;
+  pushName: string | null;
+}
+
+/** What a reader reports about one session. Field names are the `inspect --json` contract. */
+export interface SessionReport {
+  engine: Engine | null;
+  name: string;
+  store: SessionStoreKind;
+  loggedIn: boolean | null;
+  me: SessionMe | null;
+  config: Record<string, unknown> | null;
+  /** session_worker.worker; null when the session has no worker row (WAHA will not restart it). */
+  worker: string | null;
+  entries: number;
+  /** Local: bytes of the files; Mongo: data size of the per-session database. */
+  bytes: number | null;
+  /** ISO time of the newest change seen, or null. */
+  lastChange: string | null;
+  problems: Problem[];
+  details: SessionDetails;
+}
+
+export interface SessionDetails {
+  /** Where the session lives: a folder or a database. */
+  location: string;
+  keysByCategory?: Record<string, number>;
+  authBytes?: number;
+  cacheBytes?: number;
+  layout?: 'plus' | 'core';
+  revisions?: number;
+  nowebStore?: boolean;
+  formats?: ('per-key' | 'legacy')[];
+  devices?: number;
+  whatsmeowVersion?: number | null;
+  tempFiles?: string[];
+}
+
+export interface InspectResult {
+  sessions: SessionReport[];
+  problems: Problem[];
+}

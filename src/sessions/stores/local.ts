@@ -1,0 +1,309 @@
+/**
+ * Reads the local session store as WAHA lays it out (waha-facts §1): `<base>/<session ns>/<name>/`
+ * for every engine, the config file, the main database's `me` and `session_worker`, and each
+ * engine's auth. Only names, sizes and creds.json are read, never every key file's content.
+ */
+import { existsSync, type Dirent } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { OperationError, UsageError } from '../../errors.js';
+import { ENGINES, namespacesFor, type Engine } from '../engines.js';
+import * as gows from '../engines/gows.js';
+import * as noweb from '../engines/noweb.js';
+import * as webjs from '../engines/webjs.js';
+import { sessionNameProblem } from '../names.js';
+import { markSlugCollisions } from '../collisions.js';
+import { problem, type Problem } from '../problems.js';
+import type { InspectResult, SessionReport } from '../report.js';
+import { walk } from '../../util/walk.js';
+import { readMainDb, type MainDbContents } from './main-db.js';
+
+export const CONFIG_FILE = '.waha.session.config.json';
+
+export interface LocalInspectOptions {
+  sessionsDir: string;
+  namespace?: string;
+  sessionNamespace?: string;
+  engines: readonly Engine[];
+  /** Only these session names; all when empty. */
+  sessions?: readonly string[];
+  concurrency: number;
+}
+
+/** One session folder found in the store, before it is analysed. */
+export interface LocalSessionRef {
+  name: string;
+  /** `<base>/<session ns>/<name>`; may not exist for a WEBJS session found in the core layout. */
+  directory: string;
+  /** The engine the folder says, or null when several engines share the session namespace. */
+  engineHint: Engine | null;
+  mainDir: string;
+  /** WEBJS: where the profile is, when there is one. */
+  webjsProfile?: { directory: string; layout: 'plus' | 'core' };
+}
+
+export async function inspectLocal(options: LocalInspectOptions): Promise<InspectResult> {
+  await assertSessionsDir(options.sessionsDir);
+  const refs = await listLocalSessions(options);
+  const mainDbs = new Map<string, MainDbContents>();
+  const problems: Problem[] = [];
+  for (const mainDir of new Set(refs.map((ref) => ref.mainDir))) {
+    const contents = readMainDb(mainDir);
+    mainDbs.set(mainDir, contents);
+    if (contents.error) problems.push(problem('main-db-unreadable', `${contents.file}: ${contents.error}`));
+  }
+  const limit = pLimit(options.concurrency);
+  const sessions = await Promise.all(refs.map((ref) => limit(() => analyseLocalSession(ref, mainDbs.get(ref.mainDir)!))));
+  problems.push(...markSlugCollisions(sessions));
+  return { sessions, problems };
+}
+
+async function assertSessionsDir(directory: string): Promise<void> {
+  try {
+    const info = await stat(directory);
+    if (!info.isDirectory()) throw new UsageError(`The sessions dir ${directory} is not a folder`, { hint: 'set --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR to WAHA\'s .sessions folder' });
+    await readdir(directory);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new UsageError(`The sessions dir ${directory} does not exist`, { hint: 'set --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR to WAHA\'s .sessions folder' });
+    }
+    throw new OperationError(`Cannot read the sessions dir ${directory}: ${code ?? (error as Error).message}`, { hint: 'check its permissions, or run as the user WAHA runs as' });
+  }
+}
+
+/** Every session folder of the selected engines, in both WEBJS layouts. */
+export async function listLocalSessions(options: LocalInspectOptions): Promise<LocalSessionRef[]> {
+  const groups = new Map<string, { engines: Engine[]; mainDirs: Map<Engine, string> }>();
+  for (const engine of options.engines) {
+    const namespaces = namespacesFor(engine, options);
+    const folder = path.join(options.sessionsDir, namespaces.session);
+    const group = groups.get(folder) ?? { engines: [] as Engine[], mainDirs: new Map<Engine, string>() };
+    group.engines.push(engine);
+    group.mainDirs.set(engine, path.join(options.sessionsDir, namespaces.main));
+    groups.set(folder, group);
+  }
+  const wanted = options.sessions?.length ? new Set(options.sessions) : undefined;
+  const refs: LocalSessionRef[] = [];
+  for (const [folder, group] of groups) {
+    if (!existsSync(folder)) continue;
+    const engineHint = group.engines.length === 1 ? group.engines[0]! : null;
+    const mainDir = group.mainDirs.get(engineHint ?? group.engines[0]!)!;
+    const names = (await readdir(folder, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const found = new Map<string, LocalSessionRef>();
+    for (const name of names) found.set(name, { name, directory: path.join(folder, name), engineHint, mainDir });
+    if (group.engines.includes('WEBJS')) await addWebjsProfiles(folder, found, engineHint, mainDir);
+    for (const ref of [...found.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!wanted || wanted.has(ref.name)) refs.push(ref);
+    }
+  }
+  return refs;
+}
+
+/** Finds each session's Chromium profile: plus `<name>/session-<name>`, or core `default/session-<name>`. */
+async function addWebjsProfiles(folder: string, found: Map<string, LocalSessionRef>, engineHint: Engine | null, mainDir: string): Promise<void> {
+  const coreFolder = path.join(folder, webjs.CORE_LAYOUT_FOLDER);
+  const coreProfiles = existsSync(coreFolder)
+    ? (await readdir(coreFolder, { withFileTypes: true }))
+        .filter((entry) => entry.isDirectory() && entry.name.startsWith(webjs.PROFILE_PREFIX))
+        .map((entry) => entry.name.slice(webjs.PROFILE_PREFIX.length))
+    : [];
+  const sharedCore = coreProfiles.some((name) => name !== webjs.CORE_LAYOUT_FOLDER);
+  for (const name of coreProfiles) {
+    if (!found.has(name)) found.set(name, { name, directory: path.join(folder, name), engineHint, mainDir });
+  }
+  for (const ref of found.values()) {
+    const plus = path.join(ref.directory, webjs.profileFolder(ref.name));
+    const core = path.join(coreFolder, webjs.profileFolder(ref.name));
+    if (existsSync(plus)) {
+      const isCore = ref.name === webjs.CORE_LAYOUT_FOLDER && sharedCore;
+      ref.webjsProfile = { directory: plus, layout: isCore ? 'core' : 'plus' };
+    } else if (existsSync(core)) {
+      ref.webjsProfile = { directory: core, layout: 'core' };
+    }
+  }
+}
+
+interface Totals {
+  entries: number;
+  bytes: number;
+  newestMs: number;
+}
+
+function addFile(totals: Totals, size: number, mtimeMs: number): void {
+  totals.entries++;
+  totals.bytes += size;
+  totals.newestMs = Math.max(totals.newestMs, mtimeMs);
+}
+
+export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbContents): Promise<SessionReport> {
+  const problems: Problem[] = [];
+  const report: SessionReport = {
+    engine: ref.engineHint,
+    name: ref.name,
+    store: 'local',
+    loggedIn: null,
+    me: mainDb.me.get(ref.name) ?? null,
+    config: null,
+    worker: mainDb.workers.get(ref.name) ?? null,
+    entries: 0,
+    bytes: 0,
+    lastChange: null,
+    problems,
+    details: { location: ref.directory },
+  };
+  const nameProblem = sessionNameProblem(ref.name);
+  if (nameProblem) problems.push(problem('name-invalid', `the session name "${ref.name}" ${nameProblem}`));
+  try {
+    report.config = await readConfig(ref.directory, problems);
+    const files = existsSync(ref.directory) ? await readdir(ref.directory, { withFileTypes: true }) : [];
+    const engine = ref.webjsProfile ? 'WEBJS' : ref.engineHint ?? detectEngine(files);
+    report.engine = engine;
+    const totals: Totals = { entries: 0, bytes: 0, newestMs: 0 };
+    if (engine === 'WEBJS') await analyseWebjs(ref, report, totals);
+    else {
+      for await (const entry of existsSync(ref.directory) ? walk(ref.directory) : emptyWalk()) {
+        if (entry.kind === 'file') addFile(totals, entry.size, entry.mtimeMs);
+      }
+      const authFiles = files.filter((file) => !noweb.CONFIG_FILE_PATTERN.test(file.name));
+      if (engine === 'NOWEB') await analyseNoweb(ref, report, files.map((file) => file.name));
+      else if (engine === 'GOWS') analyseGows(ref, report);
+      else if (authFiles.length === 0) {
+        report.loggedIn = false;
+        problems.push(problem('no-auth', 'the folder holds only the session config'));
+      } else if (engine === null) {
+        problems.push(problem('unexpected-content', `the folder does not look like a ${ENGINES.join('/')} session`));
+      }
+      // WPP: an opaque folder; size and files only, logged-in state unknown.
+    }
+    report.entries = totals.entries;
+    report.bytes = totals.bytes;
+    report.lastChange = totals.newestMs ? new Date(totals.newestMs).toISOString() : null;
+  } catch (error) {
+    problems.push(problem('unreadable', `${ref.directory}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`));
+  }
+  return report;
+}
+
+async function* emptyWalk(): AsyncGenerator<never> {}
+
+/** Tells the engine from what a session folder holds (used when a namespace is shared). */
+export function detectEngine(entries: readonly Dirent[]): Engine | null {
+  if (entries.some((entry) => entry.isFile() && entry.name === gows.GOWS_DB)) return 'GOWS';
+  if (entries.some((entry) => entry.isDirectory() && entry.name.startsWith(webjs.PROFILE_PREFIX))) return 'WEBJS';
+  if (entries.some((entry) => entry.isFile() && noweb.isKeyFile(entry.name))) return 'NOWEB';
+  return null;
+}
+
+async function readConfig(directory: string, problems: Problem[]): Promise<Record<string, unknown> | null> {
+  let text: string;
+  try {
+    text = await readFile(path.join(directory, CONFIG_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const config = JSON.parse(text) as unknown;
+    if (config === null) return null;
+    if (typeof config === 'object' && !Array.isArray(config)) return config as Record<string, unknown>;
+    problems.push(problem('config-corrupt', `${CONFIG_FILE} is not a JSON object`));
+  } catch (error) {
+    problems.push(problem('config-corrupt', `${CONFIG_FILE} does not parse (${(error as Error).message})`));
+  }
+  return null;
+}
+
+async function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNames: readonly string[]): Promise<void> {
+  const keysByCategory: Record<string, number> = {};
+  const tempFiles: string[] = [];
+  for (const name of fileNames) {
+    if (noweb.TEMP_FILE_PATTERN.test(name)) tempFiles.push(name);
+    else if (noweb.isKeyFile(name)) noweb.countCategory(keysByCategory, name.slice(0, -'.json'.length));
+  }
+  report.details.keysByCategory = keysByCategory;
+  report.details.nowebStore = fileNames.includes(noweb.STORE_FILE);
+  if (tempFiles.length) {
+    report.details.tempFiles = tempFiles;
+    report.problems.push(problem('temp-files', `stray temporary files: ${tempFiles.join(', ')}`));
+  }
+  const keyCount = Object.values(keysByCategory).reduce((sum, count) => sum + count, 0);
+  if (!fileNames.includes(noweb.CREDS_FILE)) {
+    report.loggedIn = false;
+    report.problems.push(keyCount > 0
+      ? problem('creds-missing', `${keyCount} key files but no creds.json`)
+      : problem('no-auth', 'the folder holds no creds.json'));
+    return;
+  }
+  const creds = noweb.parseCreds(await readFile(path.join(ref.directory, noweb.CREDS_FILE), 'utf8'));
+  if (!creds.ok) {
+    report.loggedIn = null;
+    report.problems.push(problem('creds-corrupt', creds.error));
+    return;
+  }
+  report.loggedIn = noweb.isLoggedIn(creds.creds);
+  if (!report.me && report.loggedIn) {
+    const me = noweb.credsMe(creds.creds);
+    if (me) report.me = { id: me.id, pushName: me.name ?? null };
+  }
+}
+
+function analyseGows(ref: LocalSessionRef, report: SessionReport): void {
+  const file = path.join(ref.directory, gows.GOWS_DB);
+  if (!existsSync(file)) {
+    report.loggedIn = false;
+    report.problems.push(problem('no-auth', `no ${gows.GOWS_DB}`));
+    return;
+  }
+  try {
+    const state = gows.readGowsDb(file);
+    report.loggedIn = state.loggedIn;
+    report.details.devices = state.devices;
+    report.details.whatsmeowVersion = state.whatsmeowVersion;
+    if (!report.me && state.device) report.me = { id: state.device.jid, pushName: state.device.pushName };
+    if (state.devices > 1) report.problems.push(problem('gows-multiple-devices', `${state.devices} rows in whatsmeow_device`));
+  } catch (error) {
+    report.loggedIn = null;
+    report.problems.push(problem('sqlite-unreadable', `${gows.GOWS_DB}: ${(error as Error).message}`));
+  }
+}
+
+async function analyseWebjs(ref: LocalSessionRef, report: SessionReport, totals: Totals): Promise<void> {
+  if (existsSync(ref.directory)) {
+    for (const file of await readdir(ref.directory, { withFileTypes: true })) {
+      if (file.isFile() && noweb.CONFIG_FILE_PATTERN.test(file.name)) {
+        const info = await stat(path.join(ref.directory, file.name));
+        addFile(totals, info.size, info.mtimeMs);
+      }
+    }
+  }
+  const profile = ref.webjsProfile;
+  if (!profile) {
+    report.loggedIn = false;
+    report.problems.push(problem('no-auth', 'no Chromium profile (session-<name>) in either layout'));
+    return;
+  }
+  report.details.location = profile.directory;
+  report.details.layout = profile.layout;
+  let authBytes = 0;
+  let cacheBytes = 0;
+  const singletons: string[] = [];
+  for await (const entry of walk(profile.directory)) {
+    const base = entry.relativePath.split('/').pop()!;
+    if (entry.kind === 'symlink') {
+      if (webjs.isSingleton(base)) singletons.push(base);
+      continue;
+    }
+    addFile(totals, entry.size, entry.mtimeMs);
+    if (webjs.isAuthPath(entry.relativePath)) authBytes += entry.size;
+    else cacheBytes += entry.size;
+  }
+  report.details.authBytes = authBytes;
+  report.details.cacheBytes = cacheBytes;
+  // Logged-in state needs Chromium's LevelDB parsed; offline it cannot be told reliably.
+  report.loggedIn = authBytes > 0 ? null : false;
+  if (authBytes === 0) report.problems.push(problem('no-auth', 'the profile has no IndexedDB or Local Storage'));
+  if (singletons.length) report.problems.push(problem('browser-running', `${singletons.join(', ')} in ${profile.directory}`));
+}
