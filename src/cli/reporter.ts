@@ -100,7 +100,8 @@ export class Reporter {
 
   /** An ora spinner on stderr when it is a terminal and colour is allowed; otherwise nothing. */
   async spinner(text: string): Promise<Spinner> {
-    if (!this.stderrIsTTY || !this.color || this.quiet) return { update() {}, stop() {} };
+    // ora loops forever clearing lines on a terminal that reports zero columns (a bare pty).
+    if (!this.stderrIsTTY || !this.color || this.quiet || !this.streams.stderr.columns) return { update() {}, stop() {} };
     const { default: ora } = await import('ora');
     const spinner: Ora = ora({ text, stream: this.streams.stderr }).start();
     return {

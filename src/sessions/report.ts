@@ -30,6 +30,8 @@ export interface SessionReport {
 export interface SessionDetails {
   /** Where the session lives: a folder or a database. */
   location: string;
+  /** The account the auth itself names (creds.me.id, whatsmeow_device.jid), beside WAHA's `me`. */
+  account?: string;
   keysByCategory?: Record<string, number>;
   authBytes?: number;
   cacheBytes?: number;

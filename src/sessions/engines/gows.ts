@@ -3,7 +3,7 @@
  * (engine-auth-formats §3.3). The database is opened read-only, so a running server is not
  * disturbed: a read-only connection never checkpoints or removes the WAL.
  */
-import Database from 'better-sqlite3';
+import { openReadOnly } from '../../util/sqlite.js';
 
 export const GOWS_DB = 'gows.db';
 
@@ -15,7 +15,7 @@ export interface GowsState {
 }
 
 export function readGowsDb(file: string): GowsState {
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+  const db = openReadOnly(file);
   try {
     const hasTable = (name: string) =>
       Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name));

@@ -244,10 +244,7 @@ async function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNam
     return;
   }
   report.loggedIn = noweb.isLoggedIn(creds.creds);
-  if (!report.me && report.loggedIn) {
-    const me = noweb.credsMe(creds.creds);
-    if (me) report.me = { id: me.id, pushName: me.name ?? null };
-  }
+  report.details.account = noweb.credsMe(creds.creds)?.id;
 }
 
 function analyseGows(ref: LocalSessionRef, report: SessionReport): void {
@@ -262,7 +259,7 @@ function analyseGows(ref: LocalSessionRef, report: SessionReport): void {
     report.loggedIn = state.loggedIn;
     report.details.devices = state.devices;
     report.details.whatsmeowVersion = state.whatsmeowVersion;
-    if (!report.me && state.device) report.me = { id: state.device.jid, pushName: state.device.pushName };
+    report.details.account = state.device?.jid;
     if (state.devices > 1) report.problems.push(problem('gows-multiple-devices', `${state.devices} rows in whatsmeow_device`));
   } catch (error) {
     report.loggedIn = null;

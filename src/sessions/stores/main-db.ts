@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openReadOnly, type Database } from '../../util/sqlite.js';
 import type { SessionMe } from '../report.js';
 
 export const MAIN_DB = 'waha.sqlite3';
@@ -22,9 +22,9 @@ export function readMainDb(directory: string): MainDbContents {
   const file = path.join(directory, MAIN_DB);
   const contents: MainDbContents = { file, exists: existsSync(file), me: new Map(), workers: new Map() };
   if (!contents.exists) return contents;
-  let db: Database.Database | undefined;
+  let db: Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+    db = openReadOnly(file);
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
     if (tables.has('me')) {
       for (const row of db.prepare('SELECT id, data FROM me').iterate() as Iterable<{ id: string; data: string }>) {

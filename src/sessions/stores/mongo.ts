@@ -172,10 +172,7 @@ async function analyseNowebAuth(db: Db, report: SessionReport): Promise<void> {
     return;
   }
   report.loggedIn = noweb.isLoggedIn(creds);
-  if (!report.me && report.loggedIn) {
-    const me = noweb.credsMe(creds);
-    if (me) report.me = { id: me.id, pushName: me.name ?? null };
-  }
+  report.details.account = noweb.credsMe(creds)?.id;
 }
 
 /** WEBJS RemoteAuth zip in GridFS bucket `auth`; only the newest revision counts. */
