@@ -124,7 +124,7 @@ function renderDetail(session: SessionReport, reporter: Reporter): void {
     for (const [category, count] of Object.entries(details.keysByCategory).sort()) rows.push([`  keys: ${category}`, String(count)]);
   }
   rows.push(['config', summariseConfig(session.config)]);
-  reporter.table(['', ''], rows);
+  reporter.table([], rows);
   if (session.problems.length === 0) reporter.line('No problems found.');
   for (const item of session.problems) {
     reporter.line(`${reporter.paint('yellow', '!')} ${item.code}: ${item.message}`);

@@ -65,14 +65,17 @@ export class Reporter {
     this.out(text);
   }
 
+  /** A boxed table on a terminal; plain aligned columns (easy to grep and cut) when piped. */
   table(head: string[], rows: (string | number)[][]): void {
     const table = new Table({
       head,
-      style: this.color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] },
-      chars: this.stdoutIsTTY ? undefined : ASCII_BORDERS,
+      style: this.stdoutIsTTY
+        ? { head: this.color ? ['cyan'] : [], border: this.color ? ['grey'] : [] }
+        : { head: [], border: [], 'padding-left': 0, 'padding-right': 2 },
+      chars: this.stdoutIsTTY ? COMPACT_BORDERS : NO_BORDERS,
     });
     for (const row of rows) table.push(row.map((cell) => String(cell)));
-    this.out(table.toString());
+    this.out(this.stdoutIsTTY ? table.toString() : table.toString().split('\n').map((line) => line.trimEnd()).join('\n'));
   }
 
   /** Progress and information for a person, on stderr; silent with --quiet or --json. */
@@ -122,9 +125,11 @@ export class Reporter {
   }
 }
 
-const ASCII_BORDERS = {
-  top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
-  bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
-  left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+',
-  right: '|', 'right-mid': '+', middle: '|',
+const COMPACT_BORDERS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+const NO_BORDERS = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', mid: '', 'mid-mid': '',
+  right: '', 'right-mid': '', middle: '',
 };
