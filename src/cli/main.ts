@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ExitCode } from '../errors.js';
 import { COMMANDS } from './commands.js';
+import { handleError } from './errors.js';
+import { Reporter } from './reporter.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -33,7 +35,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       return;
     }
-    throw error;
+    // Errors thrown while commander parses (option value parsers) get the same handling as actions.
+    handleError(error, new Reporter(argv.includes('--verbose') ? { verbose: true } : {}));
   }
 }
 

@@ -1,9 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { settingsOf, type SettingGroup } from '../config/settings.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { Reporter } from './reporter.js';
 import { handleError } from './errors.js';
-import { UsageError } from '../errors.js';
 
 /** Output flags every command takes. */
 export function addOutputOptions(command: Command): Command {
@@ -31,7 +30,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function parsePositiveInt(flag: string) {
   return (text: string): number => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`Invalid ${flag} "${text}": expected a whole number of at least 1`);
+    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`expected a whole number of at least 1 for ${flag}`);
     return value;
   };
 }
