@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerHealth } from './health.js';
 import { registerInspect } from './inspect.js';
+import { registerMigrate } from './migrate.js';
 
 /** Command groups; each registers its commands and imports its heavy modules only when run. */
-export const COMMANDS: ((program: Command) => void)[] = [registerInspect, registerHealth];
+export const COMMANDS: ((program: Command) => void)[] = [registerInspect, registerHealth, registerMigrate];

@@ -1,0 +1,201 @@
+import type { Command } from 'commander';
+import { redactUrl } from '../config/redact.js';
+import { formatBytes } from '../config/units.js';
+import { ExitCode, OperationError, UsageError } from '../errors.js';
+import { parseEngines } from '../sessions/engines.js';
+import type { SessionStore } from '../sessions/stores/types.js';
+import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
+import type { Config } from '../config/config.js';
+import { confirmDestructive } from './confirm.js';
+import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import type { Reporter } from './reporter.js';
+
+interface MigrateFlags {
+  session?: string[];
+  engine?: string[];
+  overwrite?: boolean;
+  move?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  concurrency?: number;
+  timeout?: number;
+  webjsLayout?: string;
+}
+
+type StoreWord = 'local' | 'mongo';
+
+const SAFETY = 'WAHA must be stopped before migrating, and a session must never run in two places (same keys on two servers: "Stream Errored (conflict)", "Bad MAC").';
+
+export function registerMigrate(program: Command): void {
+  const command = program
+    .command('migrate')
+    .description("copy sessions between the local store and MongoDB in exactly WAHA's layouts, verified before anything is committed")
+    .argument('<source>', 'local or mongo')
+    .argument('<target>', 'local or mongo (not the source)')
+    .option('-s, --session <name>', 'only this session (repeatable; default: every session of the source)', collect)
+    .option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)', collect)
+    .option('--overwrite', 'replace sessions that exist in the target with different content (after the new copy verified)')
+    .option('--move', 'remove each session from the source once its copy is verified and committed')
+    .option('--force', 'copy sessions that look in use (files changed in the last 60 s, a browser lock)')
+    .option('--dry-run', 'plan only: show what would happen and the totals, write nothing')
+    .option('-y, --yes', 'confirm --overwrite/--move without asking (needed without a terminal)')
+    .option('--concurrency <n>', 'sessions copied at once', parsePositiveInt('--concurrency'), 4)
+    .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus (webjs/<name>/session-<name>) or core (webjs/default/session-<name>); default: what the target uses, else plus')
+    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+  addSettingOptions(command, ['sessions', 'mongo']);
+  addOutputOptions(command);
+  command.addHelpText('after', `
+What is copied, per session: the config (.waha.session.config.json <-> sessions document), me and
+session_worker (waha.sqlite3 <-> collections), and the auth:
+  NOWEB  key files <-> auth collection ({key, data, type:'kv'}, legacy single document read too),
+         store.sqlite3 <-> store collections; every key name must convert both ways exactly
+  WEBJS  Chromium profile (what RemoteAuth keeps) <-> GridFS bucket auth, RemoteAuth-<name>.zip
+  GOWS, WPP  skipped for MongoDB (WAHA cannot use them there)
+Each copy is written to staging, read back and compared by SHA-256 with the source, then committed.
+A session already in the target is skipped (identical, or exists: use --overwrite).
+${SAFETY}
+Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done, 2 usage, 130 interrupted
+(what was committed stays; run again to continue).`);
+  command.action(action<MigrateFlags>(async ({ options, config, reporter, signal }, sourceWord: string, targetWord: string) => {
+    const source = parseStoreWord(sourceWord, 'source');
+    const target = parseStoreWord(targetWord, 'target');
+    if (source === target) {
+      throw new UsageError(`The source and the target are both ${source}`, { hint: 'migrate copies between stores: use "migrate local mongo" or "migrate mongo local"' });
+    }
+    const layout = parseLayout(options.webjsLayout);
+    const engines = parseEngines(options.engine);
+    if ((options.overwrite || options.move) && !options.dryRun) {
+      const what = [options.move ? 'remove each session from the source after it is copied' : '', options.overwrite ? `replace sessions that already exist in ${target}` : '']
+        .filter(Boolean).join(' and ');
+      await confirmDestructive(reporter, { question: `Migrate ${source} -> ${target} and ${what}?`, yes: options.yes, what: 'migrate' });
+    }
+    const stores = await openStores(config, source, target, layout, options.timeout ?? 5000);
+    const spinner = await reporter.spinner(`migrating ${source} -> ${target}`);
+    let result: TransferResult;
+    try {
+      const { transfer } = await import('../sessions/transfer.js');
+      let finished = 0;
+      result = await transfer({
+        source: stores.source,
+        target: stores.target,
+        engines,
+        names: options.session,
+        overwrite: options.overwrite,
+        move: options.move,
+        force: options.force,
+        dryRun: options.dryRun,
+        concurrency: options.concurrency ?? 4,
+        signal,
+        onProgress: ({ phase, session, outcome }) => {
+          if (phase === 'start') {
+            spinner.update(`${session.name}: copying (${finished} finished)`);
+            return;
+          }
+          finished++;
+          spinner.update(`${session.name}: ${outcome!.status} (${finished} finished)`);
+          if (!reporter.stderrIsTTY || !reporter.color) reporter.info(progressLine(outcome!));
+        },
+      });
+    } finally {
+      spinner.stop();
+      await Promise.allSettled([stores.source.close(), stores.target.close()]);
+    }
+    render(result, { source, target, dryRun: Boolean(options.dryRun) }, reporter);
+    process.exitCode = exitCodeOf(result);
+  }));
+}
+
+function parseStoreWord(word: string, role: string): StoreWord {
+  if (word === 'local' || word === 'mongo') return word;
+  throw new UsageError(`Unknown ${role} store "${word}"`, { hint: 'use local or mongo' });
+}
+
+function parseLayout(text: string | undefined): 'plus' | 'core' | undefined {
+  if (text === undefined) return undefined;
+  const layout = text.toLowerCase();
+  if (layout === 'plus' || layout === 'core') return layout;
+  throw new UsageError(`Invalid --webjs-layout "${text}"`, { hint: 'use plus or core' });
+}
+
+async function openStores(config: Config, source: StoreWord, target: StoreWord, layout: 'plus' | 'core' | undefined, timeoutMs: number): Promise<{ source: SessionStore; target: SessionStore }> {
+  const sessions = config.sessions;
+  if (!sessions.mongoUrl) {
+    throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
+  }
+  const [{ LocalTransferStore }, { MongoTransferStore }, { connectMongo }] = await Promise.all([
+    import('../sessions/stores/local-transfer.js'),
+    import('../sessions/stores/mongo-transfer.js'),
+    import('../util/mongo.js'),
+  ]);
+  const local = new LocalTransferStore({ ...sessions, webjsLayout: layout });
+  if (target === 'local') await assertWritable(sessions.sessionsDir);
+  const client = await connectMongo(sessions.mongoUrl, { timeoutMs });
+  const mongo = new MongoTransferStore({ client, namespace: sessions.namespace, sessionNamespace: sessions.sessionNamespace, location: redactUrl(sessions.mongoUrl) });
+  return source === 'local' ? { source: local, target: mongo } : { source: mongo, target: local };
+}
+
+/** A local target must exist (or be creatable) and be writable before anything starts. */
+async function assertWritable(directory: string): Promise<void> {
+  const { access, mkdir } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    throw new OperationError(`The sessions dir ${directory} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      hint: 'run as the user WAHA runs as, or fix the permissions of --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR',
+    });
+  }
+}
+
+function exitCodeOf(result: TransferResult): number {
+  if (result.interrupted) return ExitCode.interrupted;
+  const { failed, done, skipped, planned } = result.summary;
+  if (failed === 0) return ExitCode.ok;
+  return done + skipped + planned > 0 ? ExitCode.partial : ExitCode.failed;
+}
+
+function progressLine(outcome: SessionOutcome): string {
+  const what = outcome.status === 'done' || outcome.status === 'planned'
+    ? `${outcome.entries} entries, ${formatBytes(outcome.bytes)}`
+    : `${outcome.reason}${outcome.message ? `: ${outcome.message}` : ''}`;
+  return `${outcome.status} ${outcome.engine ?? '?'} ${outcome.name} (${what})`;
+}
+
+function render(result: TransferResult, context: { source: StoreWord; target: StoreWord; dryRun: boolean }, reporter: Reporter): void {
+  if (reporter.json) {
+    reporter.document({
+      source: context.source,
+      target: context.target,
+      dryRun: context.dryRun,
+      interrupted: result.interrupted,
+      sessions: result.sessions,
+      summary: result.summary,
+      notes: [SAFETY],
+    });
+    return;
+  }
+  if (result.sessions.length === 0) reporter.line('No sessions to migrate.');
+  else {
+    reporter.table(['engine', 'session', 'status', 'reason', 'entries', 'size'], result.sessions.map((session) => [
+      session.engine ?? '?',
+      session.name,
+      paintStatus(session, reporter),
+      session.reason ? `${session.reason}${session.message ? `: ${session.message}` : ''}` : session.action === 'overwrite' ? 'overwrite' : '',
+      session.entries,
+      formatBytes(session.bytes),
+    ]));
+  }
+  const { summary } = result;
+  const verb = context.dryRun ? 'would copy' : 'copied';
+  reporter.line(`${summary.sessions} sessions: ${summary.done} done, ${summary.planned} planned, ${summary.skipped} skipped, ${summary.failed} failed; ` +
+    `${verb} ${summary.entries} entries (${formatBytes(summary.bytes)}) ${context.source} -> ${context.target}`);
+  if (result.interrupted) reporter.warn('interrupted: committed sessions stay; run the same command again to continue');
+  reporter.info(SAFETY);
+}
+
+function paintStatus(session: SessionOutcome, reporter: Reporter): string {
+  const color = session.status === 'done' ? 'green' : session.status === 'failed' ? 'red' : session.status === 'skipped' ? 'yellow' : 'cyan';
+  return reporter.paint(color, session.status);
+}

@@ -1,0 +1,456 @@
+/**
+ * The local store as a transfer end (waha-facts §1): reads a session folder as entries, writes a
+ * session into a hidden staging folder under the sessions dir (`.waha-storage-staging/`, outside
+ * every namespace folder, so WAHA never lists it), renames it into place, then updates
+ * `waha.sqlite3` (me, session_worker) in one SQLite transaction. A journal file beside the staging
+ * folder marks a commit in progress, so a rerun after a crash knows the folder is its own.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, opendir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { OperationError } from '../../errors.js';
+import { namespacesFor, type Engine } from '../engines.js';
+import * as noweb from '../engines/noweb.js';
+import * as webjs from '../engines/webjs.js';
+import { fileNameOf, parseKeyName } from '../engines/noweb-keys.js';
+import { walk } from '../../util/walk.js';
+import { analyseLocalSession, CONFIG_FILE, listLocalSessions } from './local.js';
+import { readMainDb, MAIN_DB } from './main-db.js';
+import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from './noweb-store-sqlite.js';
+import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from './types.js';
+
+export const STAGING_FOLDER = '.waha-storage-staging';
+const LIVE_WINDOW_MS = 60_000;
+const WRITE_PARALLEL = 32;
+
+export type WebjsLayout = 'plus' | 'core';
+
+export interface LocalStoreOptions {
+  sessionsDir: string;
+  namespace?: string;
+  sessionNamespace?: string;
+  /** WEBJS layout to write; undefined: the one the target folder already uses, else plus. */
+  webjsLayout?: WebjsLayout;
+}
+
+interface Paths {
+  /** `<base>/<session ns>` */
+  sessionRoot: string;
+  /** `<base>/<session ns>/<name>` */
+  sessionDir: string;
+  /** `<base>/<main ns>/waha.sqlite3` */
+  mainDb: string;
+  /** `<base>/.waha-storage-staging/<session ns>` */
+  stagingRoot: string;
+}
+
+const MAIN_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS me (id TEXT PRIMARY KEY, data TEXT);
+  CREATE UNIQUE INDEX IF NOT EXISTS me_id_index ON me (id);
+  CREATE TABLE IF NOT EXISTS session_worker (id TEXT, worker TEXT, data TEXT);
+  CREATE UNIQUE INDEX IF NOT EXISTS session_worker_id_idx ON session_worker (id);
+  CREATE INDEX IF NOT EXISTS session_worker_worker_idx ON session_worker (worker);
+`;
+
+export class LocalTransferStore implements SessionStore {
+  readonly kind = 'local' as const;
+  readonly location: string;
+
+  constructor(private readonly options: LocalStoreOptions) {
+    this.location = options.sessionsDir;
+  }
+
+  paths(ref: SessionRef): Paths {
+    const namespaces = namespacesFor(ref.engine ?? 'NOWEB', this.options);
+    const sessionRoot = path.join(this.options.sessionsDir, namespaces.session);
+    return {
+      sessionRoot,
+      sessionDir: path.join(sessionRoot, ref.name),
+      mainDb: path.join(this.options.sessionsDir, namespaces.main, MAIN_DB),
+      stagingRoot: path.join(this.options.sessionsDir, STAGING_FOLDER, namespaces.session),
+    };
+  }
+
+  async list(options: ListOptions): Promise<StoredSession[]> {
+    if (!existsSync(this.options.sessionsDir)) {
+      throw new OperationError(`The sessions dir ${this.options.sessionsDir} does not exist`, { hint: "set --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR to WAHA's .sessions folder" });
+    }
+    const refs = await listLocalSessions({ ...this.options, engines: options.engines, sessions: options.names, concurrency: 1 });
+    const sessions: StoredSession[] = [];
+    const mainDbs = new Map<string, ReturnType<typeof readMainDb>>();
+    for (const ref of refs) {
+      if (!mainDbs.has(ref.mainDir)) mainDbs.set(ref.mainDir, readMainDb(ref.mainDir));
+      const report = await analyseLocalSession(ref, mainDbs.get(ref.mainDir)!);
+      const unreadable = report.problems.find((item) => item.code === 'unreadable');
+      sessions.push({
+        engine: report.engine,
+        name: ref.name,
+        refusal: unreadable ? { status: 'failed', reason: 'unreadable', message: unreadable.message } : undefined,
+      });
+    }
+    return sessions;
+  }
+
+  async *read(ref: SessionRef): AsyncIterable<SessionEntry> {
+    const paths = this.paths(ref);
+    yield* readSessionFolder(paths.sessionDir, ref, this.webjsProfile(ref));
+    yield* readMainRows(paths.mainDb, ref.name);
+  }
+
+  /** Where a WEBJS session's profile is: plus `<name>/session-<name>`, else core `default/session-<name>`. */
+  webjsProfile(ref: SessionRef): string | undefined {
+    if (ref.engine !== 'WEBJS') return undefined;
+    const { sessionRoot, sessionDir } = this.paths(ref);
+    const plus = path.join(sessionDir, webjs.profileFolder(ref.name));
+    if (existsSync(plus)) return plus;
+    const core = path.join(sessionRoot, webjs.CORE_LAYOUT_FOLDER, webjs.profileFolder(ref.name));
+    return existsSync(core) ? core : undefined;
+  }
+
+  async liveness(ref: SessionRef, nowMs: number): Promise<string | undefined> {
+    const folders = [this.paths(ref).sessionDir, this.webjsProfile(ref)].filter((folder): folder is string => Boolean(folder && existsSync(folder)));
+    for (const folder of folders) {
+      for await (const entry of walk(folder)) {
+        const base = entry.relativePath.split('/').pop()!;
+        if (webjs.isSingleton(base) && ref.engine === 'WEBJS') return `${base} in ${folder}: a browser holds the profile`;
+        // readers of a WAL database (this tool included) leave -shm and an empty -wal behind
+        if (base.endsWith('-shm') || (base.endsWith('-wal') && entry.size === 0)) continue;
+        const age = nowMs - entry.mtimeMs;
+        if (age < LIVE_WINDOW_MS) return `${path.join(folder, entry.relativePath)} changed ${Math.max(0, Math.round(age / 1000))}s ago`;
+      }
+    }
+    return undefined;
+  }
+
+  unsupported(): string | undefined {
+    return undefined;
+  }
+
+  async presence(ref: SessionRef): Promise<Presence> {
+    const paths = this.paths(ref);
+    if (existsSync(journalFile(paths, ref.name))) return 'leftover';
+    if (existsSync(paths.sessionDir) || this.webjsProfile(ref)) return 'present';
+    return 'absent';
+  }
+
+  async stage(ref: SessionRef, options: { replace: boolean }): Promise<StagedSession> {
+    const paths = this.paths(ref);
+    const layout = ref.engine === 'WEBJS' ? this.layoutFor(ref) : 'plus';
+    const folder = path.join(paths.stagingRoot, ref.name);
+    try {
+      await rm(folder, { recursive: true, force: true });
+      if (existsSync(paths.stagingRoot)) {
+        for (const leftover of await readdir(paths.stagingRoot)) {
+          if (leftover.startsWith(`${ref.name}.old-`)) await rm(path.join(paths.stagingRoot, leftover), { recursive: true, force: true });
+        }
+      }
+      await mkdir(folder, { recursive: true });
+    } catch (error) {
+      throw writeError(paths.stagingRoot, error);
+    }
+    return new LocalStaged(this, ref, paths, folder, layout, options.replace);
+  }
+
+  private layoutFor(ref: SessionRef): WebjsLayout {
+    if (this.options.webjsLayout) return this.options.webjsLayout;
+    const existing = this.webjsProfile(ref);
+    if (existing) return existing.startsWith(this.paths(ref).sessionDir + path.sep) ? 'plus' : 'core';
+    // core keeps every profile in `default/`; a profile there for another name means core is in use
+    const coreFolder = path.join(this.paths(ref).sessionRoot, webjs.CORE_LAYOUT_FOLDER);
+    if (!existsSync(coreFolder)) return 'plus';
+    const others = readdirSync(coreFolder).filter((name) => name.startsWith(webjs.PROFILE_PREFIX) && name !== webjs.profileFolder(webjs.CORE_LAYOUT_FOLDER));
+    return others.length ? 'core' : 'plus';
+  }
+
+  async remove(ref: SessionRef): Promise<void> {
+    const paths = this.paths(ref);
+    const profile = this.webjsProfile(ref);
+    if (profile) await rm(profile, { recursive: true, force: true });
+    await rm(paths.sessionDir, { recursive: true, force: true });
+    if (existsSync(paths.mainDb)) {
+      withMainDb(paths.mainDb, (db) => {
+        db.prepare('DELETE FROM me WHERE id = ?').run(ref.name);
+        db.prepare('DELETE FROM session_worker WHERE id = ?').run(ref.name);
+      });
+    }
+  }
+
+  /** Removes the staging folders a run left empty (journals of unfinished commits stay). */
+  async close(): Promise<void> {
+    const root = path.join(this.options.sessionsDir, STAGING_FOLDER);
+    if (!existsSync(root)) return;
+    for (const entry of await readdir(root)) await rmEmpty(path.join(root, entry));
+    await rmEmpty(root);
+  }
+}
+
+async function rmEmpty(folder: string): Promise<void> {
+  try {
+    if ((await readdir(folder)).length === 0) await rm(folder, { recursive: true });
+  } catch {
+    // not empty or gone: keep it
+  }
+}
+
+function journalFile(paths: Paths, name: string): string {
+  return path.join(paths.stagingRoot, `${name}.committing`);
+}
+
+function writeError(where: string, error: unknown): OperationError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint = code === 'ENOSPC' ? 'free some disk space and run again; nothing was changed'
+    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'the target is not writable: run as the user WAHA runs as, or fix its permissions'
+      : 'check the target folder';
+  return new OperationError(`Cannot write to ${where}: ${code ?? (error as Error).message}`, { hint, cause: error });
+}
+
+function withMainDb<T>(file: string, work: (db: Database.Database) => T): T {
+  const db = new Database(file, { timeout: 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(MAIN_SCHEMA);
+    return db.transaction(() => work(db))();
+  } finally {
+    db.close();
+  }
+}
+
+/** `me` and `session_worker` rows of one session, as entries (absent rows give no entry). */
+async function* readMainRows(file: string, name: string): AsyncIterable<SessionEntry> {
+  if (!existsSync(file)) return;
+  let db: Database.Database | undefined;
+  let me: { data: string } | undefined;
+  let worker: { worker: string | null } | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
+    if (tables.has('me')) me = db.prepare('SELECT data FROM me WHERE id = ?').get(name) as typeof me;
+    if (tables.has('session_worker')) worker = db.prepare('SELECT worker FROM session_worker WHERE id = ?').get(name) as typeof worker;
+  } catch (error) {
+    throw new EntryError('main-db-unreadable', `${file}: ${(error as Error).message}`);
+  } finally {
+    db?.close();
+  }
+  if (me) {
+    let entity: { me?: unknown };
+    try {
+      entity = JSON.parse(me.data) as { me?: unknown };
+    } catch (error) {
+      throw new EntryError('main-db-unreadable', `${file}: the me row of "${name}" does not parse (${(error as Error).message})`);
+    }
+    if (entity?.me !== undefined && entity.me !== null) yield { kind: 'me', name: 'me', value: entity.me };
+  }
+  if (worker) yield { kind: 'worker', name: 'worker', value: worker.worker ?? '' };
+}
+
+async function readConfigEntry(directory: string): Promise<SessionEntry> {
+  let text: string;
+  try {
+    text = await readFile(path.join(directory, CONFIG_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'config', name: 'config', value: null };
+    throw new EntryError('unreadable', `${path.join(directory, CONFIG_FILE)}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new Error('not a JSON object');
+    return { kind: 'config', name: 'config', value: value as Record<string, unknown> | null };
+  } catch (error) {
+    throw new EntryError('config-corrupt', `${path.join(directory, CONFIG_FILE)} does not parse (${(error as Error).message})`);
+  }
+}
+
+/** A session folder (or its staged copy) as entries: config, then the engine's auth. */
+export async function* readSessionFolder(directory: string, ref: SessionRef, profile?: string): AsyncIterable<SessionEntry> {
+  yield await readConfigEntry(directory);
+  if (ref.engine === 'WEBJS') {
+    if (profile && existsSync(profile)) yield* readProfile(profile);
+    return;
+  }
+  if (ref.engine !== 'NOWEB' && ref.engine !== null) {
+    throw new EntryError('unsupported', `${ref.engine} sessions cannot be read as entries yet`);
+  }
+  if (!existsSync(directory)) return;
+  let store = false;
+  for await (const entry of await opendir(directory)) {
+    const name = entry.name;
+    const full = path.join(directory, name);
+    if (name === CONFIG_FILE || noweb.TEMP_FILE_PATTERN.test(name)) continue; // config read above; temp files of interrupted writes
+    if (name === noweb.STORE_FILE) { store = true; continue; }
+    if (STORE_WAL_FILES.includes(name)) continue;
+    if (!entry.isFile() || !noweb.isKeyFile(name)) {
+      throw new EntryError('unknown-file', `${full} is not a NOWEB key file; move it out of the session folder (or back it up) and run again`);
+    }
+    const parsed = parseKeyName(name, 'file');
+    if (!parsed.ok) throw new EntryError('key-name', `${full}: ${parsed.error}`);
+    const text = await readFile(full, 'utf8');
+    let value: unknown;
+    try {
+      if (text.trim() === '') throw new Error('the file is empty');
+      value = JSON.parse(text);
+    } catch (error) {
+      const reason = name === noweb.CREDS_FILE ? 'creds-corrupt' : 'corrupt-file';
+      throw new EntryError(reason, `${full} does not parse (${(error as Error).message}); restore it from a backup`);
+    }
+    yield { kind: 'key', name: parsed.key, value };
+  }
+  if (store) yield* readStoreSqlite(path.join(directory, noweb.STORE_FILE));
+}
+
+async function* readProfile(profile: string): AsyncIterable<SessionEntry> {
+  for await (const entry of walk(profile)) {
+    if (entry.kind !== 'file' || !webjs.isAuthPath(entry.relativePath)) continue;
+    yield { kind: 'file', name: entry.relativePath, data: await readFile(path.join(profile, ...entry.relativePath.split('/'))) };
+  }
+}
+
+class LocalStaged implements StagedSession {
+  private me: unknown;
+  private worker: string | undefined;
+  private pending: Promise<void>[] = [];
+  private storeRows: Extract<SessionEntry, { kind: 'row' }>[] | undefined;
+  private readonly profileDir: string;
+
+  constructor(
+    private readonly store: LocalTransferStore,
+    private readonly ref: SessionRef,
+    private readonly paths: Paths,
+    private readonly folder: string,
+    private readonly layout: WebjsLayout,
+    private readonly replace: boolean,
+  ) {
+    this.profileDir = path.join(folder, webjs.profileFolder(ref.name));
+  }
+
+  async write(entry: SessionEntry): Promise<void> {
+    switch (entry.kind) {
+      case 'config':
+        return this.queue(path.join(this.folder, CONFIG_FILE), JSON.stringify(entry.value ?? null));
+      case 'me':
+        this.me = entry.value;
+        return;
+      case 'worker':
+        this.worker = entry.value;
+        return;
+      case 'key':
+        return this.queue(path.join(this.folder, fileNameOf(entry.name)), JSON.stringify(entry.value));
+      case 'file': {
+        const target = path.join(this.profileDir, ...entry.name.split('/'));
+        await mkdir(path.dirname(target), { recursive: true }).catch((error) => { throw writeError(this.folder, error); });
+        return this.queue(target, entry.data);
+      }
+      case 'row':
+        (this.storeRows ??= []).push(entry);
+        if (this.storeRows.length >= 1000) await this.flushRows();
+        return;
+    }
+  }
+
+  private async queue(file: string, data: string | Buffer): Promise<void> {
+    this.pending.push(writeFile(file, data).catch((error) => { throw writeError(this.folder, error); }));
+    if (this.pending.length >= WRITE_PARALLEL) await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    const results = await Promise.allSettled(pending);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  private async flushRows(): Promise<void> {
+    if (!this.storeRows?.length) return;
+    const rows = this.storeRows;
+    this.storeRows = [];
+    try {
+      writeStoreSqlite(path.join(this.folder, noweb.STORE_FILE), rows);
+    } catch (error) {
+      throw writeError(this.folder, error);
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.drain();
+    await this.flushRows();
+  }
+
+  async *read(): AsyncIterable<SessionEntry> {
+    yield* readSessionFolder(this.folder, this.ref, this.profileDir);
+    if (this.me !== undefined) yield { kind: 'me', name: 'me', value: this.me };
+    if (this.worker !== undefined) yield { kind: 'worker', name: 'worker', value: this.worker };
+  }
+
+  async commit(): Promise<void> {
+    await this.flush();
+    const { sessionRoot, sessionDir, mainDb } = this.paths;
+    const journal = journalFile(this.paths, this.ref.name);
+    const trash = path.join(this.paths.stagingRoot, `${this.ref.name}.old-${randomBytes(4).toString('hex')}`);
+    const moved: [from: string, to: string][] = [];
+    const move = async (from: string, to: string) => {
+      await rename(from, to);
+      moved.push([from, to]);
+    };
+    try {
+      await writeFile(journal, JSON.stringify({ session: this.ref.name, startedAt: new Date().toISOString(), pid: process.pid }));
+      await mkdir(sessionRoot, { recursive: true });
+      if (this.replace) {
+        await mkdir(trash, { recursive: true });
+        const profile = this.store.webjsProfile(this.ref);
+        if (profile && !profile.startsWith(sessionDir + path.sep)) await move(profile, path.join(trash, 'profile'));
+        if (existsSync(sessionDir) && !(this.ref.name === webjs.CORE_LAYOUT_FOLDER && this.layout === 'core')) {
+          await move(sessionDir, path.join(trash, 'session'));
+        }
+      }
+      if (this.layout === 'core' && existsSync(this.profileDir)) {
+        const coreFolder = path.join(sessionRoot, webjs.CORE_LAYOUT_FOLDER);
+        await mkdir(coreFolder, { recursive: true });
+        await rename(this.profileDir, path.join(coreFolder, webjs.profileFolder(this.ref.name)));
+      }
+      if (this.ref.name === webjs.CORE_LAYOUT_FOLDER && this.layout === 'core' && existsSync(sessionDir)) {
+        // core `default/` also holds other sessions' profiles: only the config file is ours
+        await rename(path.join(this.folder, CONFIG_FILE), path.join(sessionDir, CONFIG_FILE));
+        await rm(this.folder, { recursive: true, force: true });
+      } else {
+        await rename(this.folder, sessionDir);
+      }
+    } catch (error) {
+      // put the old copy back; the journal stays, so a rerun knows this session is unfinished
+      for (const [from, to] of moved.reverse()) {
+        if (!existsSync(from)) await rename(to, from).catch(() => {});
+      }
+      throw writeError(sessionDir, error);
+    }
+    try {
+      await mkdir(path.dirname(mainDb), { recursive: true });
+      withMainDb(mainDb, (db) => {
+        if (this.me === undefined) db.prepare('DELETE FROM me WHERE id = ?').run(this.ref.name);
+        else {
+          db.prepare('INSERT INTO me (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data')
+            .run(this.ref.name, JSON.stringify({ id: this.ref.name, me: this.me }));
+        }
+        if (this.worker === undefined) db.prepare('DELETE FROM session_worker WHERE id = ?').run(this.ref.name);
+        else {
+          db.prepare('INSERT INTO session_worker (id, worker, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET worker = excluded.worker, data = excluded.data')
+            .run(this.ref.name, this.worker, JSON.stringify({ id: this.ref.name, worker: this.worker }));
+        }
+      });
+    } catch (error) {
+      throw new OperationError(`The session folder ${sessionDir} is in place but ${mainDb} could not be updated: ${(error as Error).message}`, {
+        hint: 'stop WAHA (it may hold the database) and run the command again to finish this session',
+        cause: error,
+      });
+    }
+    await rm(journal, { force: true });
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.pending);
+    this.pending = [];
+    await rm(this.folder, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The one interface every session store implements for moving sessions (migrate today; backup and
+ * restore later, with an archive at one end). A session is read as a stream of store-neutral
+ * entries; a target writes them into staging, the engine verifies the staged copy by reading it
+ * back, then commits it, and only then may the source remove its copy.
+ */
+import type { Engine } from '../engines.js';
+
+/** Store-neutral pieces of one session. Names are stable across stores. */
+export type SessionEntry =
+  /** `.waha.session.config.json` ↔ the `sessions` document (null: no config). */
+  | { kind: 'config'; name: 'config'; value: Record<string, unknown> | null }
+  /** waha.sqlite3 `me.data.me` ↔ `me.me`. */
+  | { kind: 'me'; name: 'me'; value: unknown }
+  /** session_worker.worker. */
+  | { kind: 'worker'; name: 'worker'; value: string }
+  /** NOWEB auth: logical Baileys key and its BufferJSON tree. */
+  | { kind: 'key'; name: string; value: unknown }
+  /** WEBJS auth: a file of the Chromium profile, path relative to it with `/`. */
+  | { kind: 'file'; name: string; data: Buffer }
+  /** NOWEB store: a row of `table` (`data` as a BufferJSON tree); name is `<table>/<id>`. */
+  | { kind: 'row'; name: string; table: string; value: Record<string, unknown> };
+
+export type EntryKind = SessionEntry['kind'];
+
+/** A session as a store lists it for planning. */
+export interface StoredSession {
+  engine: Engine | null;
+  name: string;
+  /** Why this session cannot be read at all (corrupt creds, orphan database, ...); it fails or is skipped. */
+  refusal?: { status: 'failed' | 'skipped'; reason: string; message: string };
+}
+
+export interface SessionRef {
+  engine: Engine | null;
+  name: string;
+}
+
+export interface ListOptions {
+  engines: readonly Engine[];
+  names?: readonly string[];
+}
+
+/** What a target already holds under a session's name. */
+export type Presence = 'absent' | 'present' | 'leftover';
+
+export interface SessionStore {
+  readonly kind: 'local' | 'mongo' | 'archive';
+  /** For messages: a folder, or a redacted URL. */
+  readonly location: string;
+  list(options: ListOptions): Promise<StoredSession[]>;
+  /** Streams the session; throws EntryError for content that cannot be carried faithfully. */
+  read(ref: SessionRef): AsyncIterable<SessionEntry>;
+  /** Whether the session is in use by a running WAHA (source side), with the evidence. */
+  liveness(ref: SessionRef, nowMs: number): Promise<string | undefined>;
+  /** Why this store cannot hold the engine (target side), or undefined. */
+  unsupported(engine: Engine | null): string | undefined;
+  presence(ref: SessionRef): Promise<Presence>;
+  /** Starts writing a copy that WAHA does not see until commit; removes leftovers of an interrupted run first. */
+  stage(ref: SessionRef, options: { replace: boolean }): Promise<StagedSession>;
+  /** Removes the session as WAHA's delete would. */
+  remove(ref: SessionRef): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StagedSession {
+  write(entry: SessionEntry): Promise<void>;
+  /** Everything written so far has reached the store. */
+  flush(): Promise<void>;
+  /** Reads the staged copy back from the store. */
+  read(): AsyncIterable<SessionEntry>;
+  /** Makes the staged copy the session WAHA sees (replacing the old one when staged with replace). */
+  commit(): Promise<void>;
+  /** Removes the staged copy; the target is as before. */
+  abort(): Promise<void>;
+}
+
+/** Content of one session that cannot be carried faithfully; the session fails, the others go on. */
+export class EntryError extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = 'EntryError';
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * SHA-256 digests over a canonical form, so one session read from two different stores compares
+ * equal exactly when the content is the same: bytes for files, canonical JSON (keys sorted, no
+ * whitespace) for documents and BufferJSON trees.
+ */
+import { createHash } from 'node:crypto';
+
+/** JSON with object keys sorted at every level and no whitespace. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !Buffer.isBuffer(value)) {
+    return canonicalJson((value as { toJSON(): unknown }).toJSON());
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+export function sha256(...parts: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    hash.update(part);
+    hash.update('\u0000');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The digests of every entry of one session, by entry id. Kept per session only (a few hundred
+ * kilobytes for thousands of keys), so two reads can be compared entry by entry.
+ */
+export class SessionDigest {
+  private readonly byId = new Map<string, string>();
+  entries = 0;
+  bytes = 0;
+
+  add(id: string, digest: string, bytes: number): void {
+    if (!this.byId.has(id)) this.entries++;
+    this.byId.set(id, digest);
+    this.bytes += bytes;
+  }
+
+  /** One digest for the whole session, independent of the order entries were read in. */
+  get value(): string {
+    return sha256(...[...this.byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, digest]) => `${id}=${digest}`));
+  }
+
+  /** Entry ids that differ, are missing, or are extra, compared with `other` (at most `limit`). */
+  differences(other: SessionDigest, limit = 5): string[] {
+    const found: string[] = [];
+    for (const [id, digest] of this.byId) {
+      if (found.length >= limit) return found;
+      const theirs = other.byId.get(id);
+      if (theirs === undefined) found.push(`${id} missing`);
+      else if (theirs !== digest) found.push(`${id} differs`);
+    }
+    for (const id of other.byId.keys()) {
+      if (found.length >= limit) return found;
+      if (!this.byId.has(id)) found.push(`${id} unexpected`);
+    }
+    return found;
+  }
+}
