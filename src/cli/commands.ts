@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { registerHealth } from './health.js';
 import { registerInspect } from './inspect.js';
+import { registerMedia } from './media.js';
 import { registerMigrate } from './migrate.js';
 
 /** Command groups; each registers its commands and imports its heavy modules only when run. */
-export const COMMANDS: ((program: Command) => void)[] = [registerInspect, registerHealth, registerMigrate];
+export const COMMANDS: ((program: Command) => void)[] = [registerInspect, registerHealth, registerMigrate, registerMedia];
