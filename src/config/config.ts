@@ -105,11 +105,18 @@ export function loadConfig(options: LoadOptions): Config {
         mongoUrl,
       };
     },
-    media: (): MediaConfig => ({
-      mediaDir: path.resolve(cwd, text('mediaDir')!),
-      lifetimeSeconds: parsed('lifetime', parseDuration, 'seconds or a duration like 180s, 15m, 36h, 7d', resolve),
-      storage: parsed('mediaStorage', parseMediaStorage, 'LOCAL or S3', resolve),
-    }),
+    media: (): MediaConfig => {
+      let lifetimeSeconds: number | undefined;
+      return {
+        mediaDir: path.resolve(cwd, text('mediaDir')!),
+        storage: parsed('mediaStorage', parseMediaStorage, 'LOCAL or S3', resolve),
+        // Validated when a command uses it (media clean), so `health` is not stopped by it.
+        get lifetimeSeconds() {
+          lifetimeSeconds ??= parsed('lifetime', parseDuration, 'seconds or a duration like 180s, 15m, 36h, 7d', resolve);
+          return lifetimeSeconds;
+        },
+      };
+    },
     s3: (): S3Config => {
       const secretAccessKey = secretFromFile(text('s3SecretFile'), 's3SecretFile', cwd) ?? text('s3SecretAccessKey');
       registerSecret(secretAccessKey);

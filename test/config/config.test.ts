@@ -42,8 +42,12 @@ describe('configuration', () => {
   it('names the flag and the variable for a bad value, only when the section is used', () => {
     const config = loadConfig({ flags: {}, env: { WHATSAPP_FILES_LIFETIME: 'soon' }, cwd: tmp() });
     expect(config.sessions.sessionsDir).toBeTruthy();
-    expect(() => config.media).toThrow(UsageError);
-    expect(() => config.media).toThrow(/--lifetime \/ WHATSAPP_FILES_LIFETIME.*from env WHATSAPP_FILES_LIFETIME/);
+    expect(config.media.mediaDir).toBeTruthy();
+    expect(() => config.media.lifetimeSeconds).toThrow(UsageError);
+    expect(() => config.media.lifetimeSeconds).toThrow(/--lifetime \/ WHATSAPP_FILES_LIFETIME.*from env WHATSAPP_FILES_LIFETIME/);
+    const health = loadConfig({ flags: {}, env: { WHATSAPP_HEALTH_MEDIA_FILES_THRESHOLD_MB: 'lots' }, cwd: tmp() });
+    expect(health.media.mediaDir).toBeTruthy();
+    expect(() => health.health).toThrow(/--media-threshold-mb \/ WHATSAPP_HEALTH_MEDIA_FILES_THRESHOLD_MB/);
   });
 
   it('rejects a malformed Mongo URL without printing it', () => {
