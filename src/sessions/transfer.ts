@@ -186,7 +186,7 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
       copied.add(id, digest, bytes);
     }
     await staged.flush();
-    const written = await digestOf(staged.read(), signal);
+    const written = staged.written ? await staged.written() : await digestOf(staged.read(), signal);
     if (written.value !== copied.value) {
       await staged.abort();
       return failed(ref, 'verify', `the copy in ${target.kind} differs from the source (${copied.differences(written).join(', ')}); nothing was committed`, copied);

@@ -5,17 +5,32 @@
  */
 import { createHash } from 'node:crypto';
 
-/** JSON with object keys sorted at every level and no whitespace. */
+/** JSON with object keys sorted at every level and no whitespace (plain loops: it runs twice per copied entry). */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index) out += ',';
+      const item: unknown = value[index];
+      out += item === undefined ? 'null' : canonicalJson(item);
+    }
+    return `${out}]`;
+  }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !Buffer.isBuffer(value)) {
     return canonicalJson((value as { toJSON(): unknown }).toJSON());
   }
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  const record = value as Record<string, unknown>;
+  // the default sort compares UTF-16 code units, like `<` on strings
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 export function sha256(...parts: (string | Buffer)[]): string {

@@ -44,7 +44,7 @@ export function emptyBase(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'waha-migrate-'));
 }
 
-export function migrate(args: string[], base: string, namespace: string, extra: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function migrate(args: string[], base: string, namespace: string, extra: { timeoutMs?: number; tty?: boolean } = {}): Promise<CliResult> {
   return runCli(['migrate', ...args, '--sessions-dir', base, '--namespace', namespace, '--session-namespace', namespace, '--mongo-url', mongoUrl()], extra);
 }
 

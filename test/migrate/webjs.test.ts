@@ -1,9 +1,10 @@
 /** WEBJS local <-> MongoDB: RemoteAuth-<name>.zip in GridFS bucket auth, what RemoteAuth keeps, both layouts. */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import AdmZip from 'adm-zip';
 import { GridFSBucket, type MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webjsProfileFiles } from '../support/fixtures/index.js';
@@ -14,6 +15,28 @@ import { byName, emptyBase, localScenario, migrate, type Scenario } from './help
 let client: MongoClient;
 beforeAll(async () => { client = await connectMongo(); });
 afterAll(async () => { await client.close(); });
+
+/** Every file under `root`, as paths relative to it with `/`. */
+async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
+}
+
+/** Extracts the zip as WAHA's RemoteAuth does with adm-zip (`extractAllTo`) and checks every byte. */
+async function expectAdmZipExtracts(zip: string, expected: { path: string; data: Buffer }[]): Promise<void> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'waha-admzip-'));
+  try {
+    const archive = new AdmZip(zip);
+    expect(archive.getEntries().filter((entry) => !entry.isDirectory).map((entry) => entry.entryName).sort()).toEqual(expected.map((file) => file.path).sort());
+    archive.extractAllTo(folder, true);
+    expect((await filesUnder(folder)).sort()).toEqual(expected.map((file) => file.path).sort());
+    for (const file of expected) {
+      expect((await readFile(path.join(folder, ...file.path.split('/')))).equals(file.data), file.path).toBe(true);
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
 
 async function download(namespace: string, name: string): Promise<string> {
   const db = client.db(`waha_${namespace}_${name}`);
@@ -33,7 +56,7 @@ describe('migrate WEBJS', () => {
     await scenario.cleanup();
   });
 
-  it('uploads exactly what RemoteAuth keeps as one zip that unzip accepts, and refuses a running profile', async () => {
+  it('uploads exactly what RemoteAuth keeps as one zip that unzip and adm-zip both extract, and refuses a running profile', async () => {
     scenario = await localScenario('webjs');
     const result = await migrate(['local', 'mongo', '--engine', 'WEBJS', '--json'], scenario.base, scenario.namespace);
     expect(result.code).toBe(3);
@@ -50,6 +73,7 @@ describe('migrate WEBJS', () => {
     for (const file of webjsProfileFiles('web2').filter((item) => item.auth)) {
       expect(execFileSync('unzip', ['-p', zip, file.path]).equals(file.data), file.path).toBe(true);
     }
+    await expectAdmZipExtracts(zip, webjsProfileFiles('web2').filter((item) => item.auth));
     expect(await client.db(`waha_${scenario.namespace}_web2`).listCollections({ name: /^wst_|incomplete/ }).toArray()).toEqual([]);
   });
 
@@ -59,6 +83,7 @@ describe('migrate WEBJS', () => {
     const zip = await download(scenario.namespace, 'web1');
     execFileSync('unzip', ['-tq', zip]);
     expect(execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' })).not.toContain('Singleton');
+    await expectAdmZipExtracts(zip, webjsProfileFiles('web1').filter((item) => item.auth));
     const rerun = await migrate(['local', 'mongo', '--session', 'web1', '--force', '--json'], scenario.base, scenario.namespace);
     expect(byName(rerun).get('web1')).toMatchObject({ status: 'skipped', reason: 'identical' });
   });

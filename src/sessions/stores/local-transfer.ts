@@ -5,17 +5,20 @@
  * `waha.sqlite3` (me, session_worker) in one SQLite transaction. A journal file beside the staging
  * folder marks a commit in progress, so a rerun after a crash knows the folder is its own.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, opendir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, opendir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
+import pLimit from 'p-limit';
 import { OperationError } from '../../errors.js';
 import { namespacesFor, type Engine } from '../engines.js';
 import * as noweb from '../engines/noweb.js';
 import * as webjs from '../engines/webjs.js';
 import { fileNameOf, parseKeyName } from '../engines/noweb-keys.js';
 import { walk } from '../../util/walk.js';
+import { Database, openReadOnly } from '../../util/sqlite.js';
+import { GOWS_DB } from '../engines/gows.js';
 import { analyseLocalSession, CONFIG_FILE, listLocalSessions } from './local.js';
 import { readMainDb, MAIN_DB } from './main-db.js';
 import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from './noweb-store-sqlite.js';
@@ -80,9 +83,11 @@ export class LocalTransferStore implements SessionStore {
     const refs = await listLocalSessions({ ...this.options, engines: options.engines, sessions: options.names, concurrency: 1 });
     const sessions: StoredSession[] = [];
     const mainDbs = new Map<string, ReturnType<typeof readMainDb>>();
-    for (const ref of refs) {
-      if (!mainDbs.has(ref.mainDir)) mainDbs.set(ref.mainDir, readMainDb(ref.mainDir));
-      const report = await analyseLocalSession(ref, mainDbs.get(ref.mainDir)!);
+    for (const ref of refs) if (!mainDbs.has(ref.mainDir)) mainDbs.set(ref.mainDir, readMainDb(ref.mainDir));
+    const limit = pLimit(8); // analysing walks every file of a session: overlap sessions (bench/migrate)
+    const reports = await Promise.all(refs.map((ref) => limit(() => analyseLocalSession(ref, mainDbs.get(ref.mainDir)!))));
+    for (const [index, ref] of refs.entries()) {
+      const report = reports[index]!;
       const unreadable = report.problems.find((item) => item.code === 'unreadable');
       sessions.push({
         engine: report.engine,
@@ -206,7 +211,7 @@ function writeError(where: string, error: unknown): OperationError {
   return new OperationError(`Cannot write to ${where}: ${code ?? (error as Error).message}`, { hint, cause: error });
 }
 
-function withMainDb<T>(file: string, work: (db: Database.Database) => T): T {
+function withMainDb<T>(file: string, work: (db: Database) => T): T {
   const db = new Database(file, { timeout: 5000 });
   try {
     db.pragma('journal_mode = WAL');
@@ -221,7 +226,7 @@ function withMainDb<T>(file: string, work: (db: Database.Database) => T): T {
 /** `me` and `session_worker` rows of one session, as entries (absent rows give no entry). */
 async function* readMainRows(file: string, name: string): AsyncIterable<SessionEntry> {
   if (!existsSync(file)) return;
-  let db: Database.Database | undefined;
+  let db: Database | undefined;
   let me: { data: string } | undefined;
   let worker: { worker: string | null } | undefined;
   try {
@@ -270,6 +275,10 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
     if (profile && existsSync(profile)) yield* readProfile(profile);
     return;
   }
+  if (ref.engine === 'GOWS' || ref.engine === 'WPP') {
+    if (existsSync(directory)) yield* readOpaqueFolder(directory);
+    return;
+  }
   if (ref.engine !== 'NOWEB' && ref.engine !== null) {
     throw new EntryError('unsupported', `${ref.engine} sessions cannot be read as entries yet`);
   }
@@ -286,7 +295,7 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
     }
     const parsed = parseKeyName(name, 'file');
     if (!parsed.ok) throw new EntryError('key-name', `${full}: ${parsed.error}`);
-    const text = await readFile(full, 'utf8');
+    const text = readFileSync(full, 'utf8'); // key files are small: sync is ~30x cheaper than fs/promises (bench/migrate)
     let value: unknown;
     try {
       if (text.trim() === '') throw new Error('the file is empty');
@@ -298,6 +307,44 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
     yield { kind: 'key', name: parsed.key, value };
   }
   if (store) yield* readStoreSqlite(path.join(directory, noweb.STORE_FILE));
+}
+
+/** SQLite side files: their content is taken through the backup API of the main file, never copied. */
+const SQLITE_SIDE_FILE = /-(wal|shm|journal)$/;
+
+/**
+ * GOWS and WPP folders as opaque files (paths relative to the session folder), except the config
+ * (an entry of its own). `gows.db` is read as a consistent snapshot through SQLite's backup API,
+ * never file by file while a WAL may be live; the backup API copies pages verbatim, so a snapshot
+ * of a restored copy has the same bytes (verification compares equal).
+ */
+async function* readOpaqueFolder(directory: string): AsyncIterable<SessionEntry> {
+  for await (const entry of walk(directory)) {
+    const name = entry.relativePath;
+    if (entry.kind !== 'file' || name === CONFIG_FILE || SQLITE_SIDE_FILE.test(name)) continue;
+    const full = path.join(directory, ...name.split('/'));
+    if (name === GOWS_DB) yield { kind: 'file', name, data: await sqliteSnapshot(full) };
+    else yield { kind: 'file', name, data: await readFile(full) };
+  }
+}
+
+/** A consistent copy of a live-or-not SQLite database, as bytes (SQLite's online backup API). */
+export async function sqliteSnapshot(file: string): Promise<Buffer> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'waha-storage-snapshot-'));
+  const copy = path.join(folder, 'snapshot.db');
+  try {
+    const db = openReadOnly(file, 5000);
+    try {
+      await db.backup(copy);
+    } finally {
+      db.close();
+    }
+    return await readFile(copy);
+  } catch (error) {
+    throw new EntryError('sqlite-unreadable', `${file}: ${(error as Error).message}`);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 async function* readProfile(profile: string): AsyncIterable<SessionEntry> {
@@ -338,7 +385,9 @@ class LocalStaged implements StagedSession {
       case 'key':
         return this.queue(path.join(this.folder, fileNameOf(entry.name)), JSON.stringify(entry.value));
       case 'file': {
-        const target = path.join(this.profileDir, ...entry.name.split('/'));
+        // WEBJS files are relative to the Chromium profile; GOWS and WPP files to the session folder
+        const root = this.ref.engine === 'WEBJS' ? this.profileDir : this.folder;
+        const target = path.join(root, ...entry.name.split('/'));
         await mkdir(path.dirname(target), { recursive: true }).catch((error) => { throw writeError(this.folder, error); });
         return this.queue(target, entry.data);
       }

@@ -50,6 +50,8 @@ export class MongoTransferStore implements SessionStore {
   readonly kind = 'mongo' as const;
   readonly location: string;
   private readonly client: MongoClient;
+  /** WAHA's indexes on the main database's collections, created once per database per run. */
+  private readonly mainIndexes = new Map<string, Promise<void>>();
 
   constructor(private readonly options: MongoStoreOptions) {
     this.client = options.client;
@@ -62,6 +64,23 @@ export class MongoTransferStore implements SessionStore {
 
   sessionDb(ref: SessionRef): Db {
     return this.client.db(sessionDatabase(namespacesFor(ref.engine ?? 'NOWEB', this.options).session, ref.name));
+  }
+
+  /** The main database of the session, with WAHA's indexes on sessions, me and session_worker. */
+  async indexedMainDb(ref: SessionRef): Promise<Db> {
+    const main = this.mainDb(ref);
+    let created = this.mainIndexes.get(main.databaseName);
+    if (!created) {
+      created = (async () => {
+        await main.collection('sessions').createIndex({ name: 1 }, { unique: true });
+        await main.collection('me').createIndex({ session: 1 }, { unique: true });
+        await main.collection('session_worker').createIndex({ worker: 1 });
+      })();
+      this.mainIndexes.set(main.databaseName, created);
+      created.catch(() => this.mainIndexes.delete(main.databaseName));
+    }
+    await created;
+    return main;
   }
 
   async list(options: ListOptions): Promise<StoredSession[]> {
@@ -122,14 +141,19 @@ export class MongoTransferStore implements SessionStore {
   }
 
   async presence(ref: SessionRef): Promise<Presence> {
-    const collections = await this.collections(this.sessionDb(ref));
-    if (collections.includes(INCOMPLETE_MARKER)) return 'leftover';
-    if (collections.length) return 'present';
-    return (await this.mainDb(ref).collection('sessions').countDocuments({ name: ref.name }, { limit: 1 })) ? 'present' : 'absent';
+    return guarded(this.sessionDb(ref).databaseName, async () => {
+      const collections = await this.collections(this.sessionDb(ref));
+      if (collections.includes(INCOMPLETE_MARKER)) return 'leftover';
+      if (collections.length) return 'present';
+      return (await this.mainDb(ref).collection('sessions').countDocuments({ name: ref.name }, { limit: 1 })) ? 'present' : 'absent';
+    });
   }
 
   async stage(ref: SessionRef, options: { replace: boolean }): Promise<StagedSession> {
-    const db = this.sessionDb(ref);
+    return guarded(this.sessionDb(ref).databaseName, () => this.stageIn(this.sessionDb(ref), ref, options));
+  }
+
+  private async stageIn(db: Db, ref: SessionRef, options: { replace: boolean }): Promise<StagedSession> {
     const collections = await this.collections(db);
     const wasLeftover = collections.includes(INCOMPLETE_MARKER);
     for (const name of collections) if (name.startsWith(STAGE_PREFIX)) await db.collection(name).drop();
@@ -159,6 +183,37 @@ export class MongoTransferStore implements SessionStore {
   }
 }
 
+/**
+ * Whether MongoDB refused an operation for lack of rights: code 13 (Unauthorized, "not authorized on
+ * <db> to execute command"), or Atlas's own AtlasError 8000 ("user is not allowed to do action").
+ */
+export function isNotAuthorized(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 3; current = (current as { cause?: unknown }).cause, depth++) {
+    const { code, codeName, message } = current as { code?: unknown; codeName?: unknown; message?: unknown };
+    const text = typeof message === 'string' ? message : '';
+    if (code === 13 || codeName === 'Unauthorized' || /not authorized on \S+ to execute command/i.test(text)) return true;
+    if ((code === 8000 || codeName === 'AtlasError') && /not allowed to do action/i.test(text)) return true;
+  }
+  return false;
+}
+
+/** A refused write becomes the session's failure, naming the database and the right WAHA's user needs; other errors pass. */
+export function permissionError(error: unknown, database: string): unknown {
+  if (!isNotAuthorized(error)) return error;
+  const named = /not authorized on (\S+) to execute/i.exec(String((error as Error).message ?? ''))?.[1] ?? database;
+  return new EntryError('not-authorized', `the MongoDB user is not allowed to create or write the database ${named}: ` +
+    'WAHA keeps every session in a database of its own, so its user needs the right to create and drop databases ' +
+    '(on MongoDB Atlas: the Atlas Admin role); grant it, or use a user that has it, and run again');
+}
+
+async function guarded<T>(database: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw permissionError(error, database);
+  }
+}
+
 /** The auth (and NOWEB store) of one per-session database, from collections named `<prefix><name>`. */
 async function* readSessionDb(db: Db, ref: SessionRef, prefix: string): AsyncIterable<SessionEntry> {
   const collections = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((collection) => collection.name));
@@ -178,19 +233,27 @@ async function stagedUploads(db: Db): Promise<unknown[]> {
   return Array.isArray(marker?.uploads) ? marker.uploads as unknown[] : [];
 }
 
-/** Per-key documents first, then keys only the legacy single document holds (per-key wins). */
+/**
+ * Per-key documents first, then keys only the legacy single document holds (per-key wins). One
+ * pass over the collection: a second query for the legacy document would make the server decode
+ * every document again (FerretDB cannot use an index for `$exists`).
+ */
 async function* readNowebAuth(db: Db, prefix: string): AsyncIterable<SessionEntry> {
   const auth = db.collection(`${prefix}auth`);
   const seen = new Set<string>();
-  for await (const document of auth.find({ data: { $exists: true } }, { projection: { _id: 0, key: 1, data: 1 } }).batchSize(BATCH)) {
+  let legacy: Document | undefined;
+  for await (const document of auth.find({}, { projection: { _id: 0 } }).batchSize(BATCH)) {
+    if (!('data' in document)) {
+      legacy ??= document;
+      continue;
+    }
     if (typeof document.key !== 'string') throw new EntryError('key-name', `${db.databaseName}.auth holds a document without a string key`);
     yield keyEntry(db, document.key, document.data);
     seen.add(document.key);
   }
-  const legacy = await auth.findOne({ data: { $exists: false } });
   if (!legacy) return;
   for (const [field, value] of Object.entries(legacy)) {
-    if (field === '_id' || seen.has(field)) continue;
+    if (seen.has(field)) continue;
     yield keyEntry(db, field, value);
   }
 }
@@ -280,8 +343,12 @@ class MongoStaged implements StagedSession {
   private me: unknown;
   private worker: string | undefined;
   private keys: Document[] = [];
-  private keyIndex = false;
   private readonly rows = new Map<string, Document[]>();
+  /** Collections written (without prefix) and those whose indexes exist. */
+  private readonly filled = new Set<string>();
+  private readonly indexed = new Set<string>();
+  /** At most one insertMany in flight per session: the next batch is read while the server writes. */
+  private inflight: Promise<void> | undefined;
   private upload: ZipUpload | undefined;
   /** The GridFS file this run uploaded (the staged WEBJS revision). */
   private uploadId: unknown;
@@ -294,7 +361,11 @@ class MongoStaged implements StagedSession {
     private readonly wasLeftover: boolean,
   ) {}
 
-  async write(entry: SessionEntry): Promise<void> {
+  write(entry: SessionEntry): Promise<void> {
+    return guarded(this.db.databaseName, () => this.writeEntry(entry));
+  }
+
+  private async writeEntry(entry: SessionEntry): Promise<void> {
     switch (entry.kind) {
       case 'config':
         this.config = entry.value;
@@ -323,26 +394,41 @@ class MongoStaged implements StagedSession {
 
   private async flushKeys(): Promise<void> {
     if (!this.keys.length) return;
-    const auth = this.db.collection(`${STAGE_PREFIX}auth`);
-    if (!this.keyIndex) {
-      await auth.createIndex({ key: 1 }, { unique: true });
-      this.keyIndex = true;
-    }
     const batch = this.keys;
     this.keys = [];
-    await auth.insertMany(batch, { ordered: false });
+    await this.insert('auth', batch);
   }
 
   private async flushRows(table: string): Promise<void> {
     const batch = this.rows.get(table);
     if (!batch?.length) return;
     this.rows.set(table, []);
-    const collection = this.db.collection(`${STAGE_PREFIX}${table}`);
-    if (!(await collection.indexExists('id_1').catch(() => false))) {
-      await collection.createIndex({ id: 1 }, { unique: true });
-      for (const index of STORE_INDEXES[table] ?? []) await collection.createIndex(index);
+    await this.insert(table, batch);
+  }
+
+  private async insert(name: string, batch: Document[]): Promise<void> {
+    await this.inflight;
+    this.filled.add(name);
+    const inserting = this.db.collection(`${STAGE_PREFIX}${name}`).insertMany(batch, { ordered: false }).then(() => {});
+    inserting.catch(() => {}); // awaited by the next insert, flush or abort
+    this.inflight = inserting;
+  }
+
+  /**
+   * WAHA's indexes, built after the bulk insert (cheaper than maintaining them per batch) and
+   * before the copy is verified and committed: a duplicate key fails the session here.
+   */
+  private async createIndexes(): Promise<void> {
+    for (const name of this.filled) {
+      if (this.indexed.has(name)) continue;
+      const collection = this.db.collection(`${STAGE_PREFIX}${name}`);
+      if (name === 'auth') await collection.createIndex({ key: 1 }, { unique: true });
+      else {
+        await collection.createIndex({ id: 1 }, { unique: true });
+        for (const index of STORE_INDEXES[name] ?? []) await collection.createIndex(index);
+      }
+      this.indexed.add(name);
     }
-    await collection.insertMany(batch, { ordered: false });
   }
 
   private async addFile(name: string, data: Buffer): Promise<void> {
@@ -376,9 +462,15 @@ class MongoStaged implements StagedSession {
     while (upload.added - upload.emitted > ZIP_BACKLOG) await Promise.race([once(upload.zip.outputStream, 'data'), upload.done]);
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return guarded(this.db.databaseName, () => this.flushAll());
+  }
+
+  private async flushAll(): Promise<void> {
     await this.flushKeys();
     for (const table of this.rows.keys()) await this.flushRows(table);
+    await this.inflight;
+    await this.createIndexes();
     if (this.upload) {
       const upload = this.upload;
       this.upload = undefined;
@@ -395,8 +487,12 @@ class MongoStaged implements StagedSession {
     if (this.worker !== undefined) yield { kind: 'worker', name: 'worker', value: this.worker };
   }
 
-  async commit(): Promise<void> {
-    await this.flush();
+  commit(): Promise<void> {
+    return guarded(this.db.databaseName, () => this.commitAll());
+  }
+
+  private async commitAll(): Promise<void> {
+    await this.flushAll();
     const collections = (await this.db.listCollections({}, { nameOnly: true }).toArray()).map((collection) => collection.name);
     const uploaded = this.uploadId !== undefined;
     const keep = (name: string) => name.startsWith(STAGE_PREFIX) || name === INCOMPLETE_MARKER || name.startsWith('system.') ||
@@ -417,10 +513,7 @@ class MongoStaged implements StagedSession {
       if (collections.includes(finalName)) await this.db.collection(finalName).drop().catch(() => {});
       await this.db.renameCollection(name, finalName);
     }
-    const main = this.store.mainDb(this.ref);
-    await main.collection('sessions').createIndex({ name: 1 }, { unique: true });
-    await main.collection('me').createIndex({ session: 1 }, { unique: true });
-    await main.collection('session_worker').createIndex({ worker: 1 });
+    const main = await this.store.indexedMainDb(this.ref);
     const name = this.ref.name;
     if (this.me === undefined) await main.collection('me').deleteMany({ session: name });
     else await main.collection('me').replaceOne({ session: name }, { session: name, me: this.me }, { upsert: true });
@@ -433,6 +526,7 @@ class MongoStaged implements StagedSession {
   }
 
   async abort(): Promise<void> {
+    await this.inflight?.catch(() => {}); // a late insert must not recreate a dropped collection
     if (this.upload) {
       this.upload.zip.end();
       await this.upload.done.catch(() => {});

@@ -4,6 +4,7 @@
  * entries; a target writes them into staging, the engine verifies the staged copy by reading it
  * back, then commits it, and only then may the source remove its copy.
  */
+import type { SessionDigest } from '../../util/digest.js';
 import type { Engine } from '../engines.js';
 
 /** Store-neutral pieces of one session. Names are stable across stores. */
@@ -69,6 +70,8 @@ export interface StagedSession {
   flush(): Promise<void>;
   /** Reads the staged copy back from the store. */
   read(): AsyncIterable<SessionEntry>;
+  /** For a target that cannot be read back while being written (a streamed archive): the digest of what it stored. */
+  written?(): Promise<SessionDigest>;
   /** Makes the staged copy the session WAHA sees (replacing the old one when staged with replace). */
   commit(): Promise<void>;
   /** Removes the staged copy; the target is as before. */

@@ -1,0 +1,382 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+import { Option, type Command } from 'commander';
+import type { Config } from '../config/config.js';
+import { redactUrl, registerSecret } from '../config/redact.js';
+import { formatBytes } from '../config/units.js';
+import { ExitCode, OperationError, UsageError } from '../errors.js';
+import { parseEngines } from '../sessions/engines.js';
+import type { SessionStore } from '../sessions/stores/types.js';
+import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
+import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
+import { confirmDestructive } from './confirm.js';
+import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import { Reporter } from './reporter.js';
+
+export type StoreWord = 'local' | 'mongo';
+
+export const PASSPHRASE_ENV = 'WAHA_STORAGE_BACKUP_PASSPHRASE';
+const TOOL = { name: 'waha-storage', version: (createRequire(import.meta.url)('../../package.json') as { version: string }).version };
+const SAFETY = 'A session must never run in two places: stop WAHA (or the session) before restoring over it, and do not start a restored copy while the original still runs.';
+
+interface BackupFlags {
+  output?: string;
+  session?: string[];
+  engine?: string[];
+  encrypt?: boolean;
+  passphraseFile?: string;
+  force?: boolean;
+  timeout?: number;
+  json?: boolean;
+  scryptWorkFactor?: number;
+}
+
+interface RestoreFlags extends BackupFlags {
+  overwrite?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  concurrency?: number;
+  webjsLayout?: string;
+}
+
+export function registerBackup(program: Command): void {
+  const backup = program
+    .command('backup')
+    .description('write sessions (config, me, session_worker, auth) of a store into one checksummed archive (.tar.gz, optionally age-encrypted)')
+    .argument('<store>', 'local or mongo')
+    .option('-o, --output <file|->', 'the archive file (written as <file>.partial, renamed when complete and verified), or - for stdout')
+    .option('-s, --session <name>', 'only this session (repeatable; default: every session)', collect)
+    .option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)', collect)
+    .option('--encrypt', `encrypt with age (passphrase from ${PASSPHRASE_ENV}, --passphrase-file, or a prompt on a terminal)`)
+    .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
+    .option('--force', 'back up sessions that look in use (files changed in the last 60 s, a browser lock)')
+    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+  backup.addOption(hiddenWorkFactor());
+  addSettingOptions(backup, ['sessions', 'mongo']);
+  addOutputOptions(backup);
+  backup.addHelpText('after', `
+The archive holds, per session, its config, me, session_worker and auth in a store-neutral form
+(NOWEB keys and store rows, WEBJS profile files, GOWS gows.db through SQLite's backup API, WPP files),
+and a manifest with every entry's size and SHA-256 and a digest per session. It restores into
+either store ("waha-storage restore"). The file is created with mode 0600: it holds credentials.
+With --output - the archive goes to stdout and every message to stderr.
+Exit codes: 0 every session backed up, 3 some failed (the archive holds the others), 1 none could be
+backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
+
+  waha-storage backup verify <file|->    check an archive without restoring it`);
+  backup.action(action<BackupFlags>(async ({ options, config, reporter, signal }, storeWord: string) => {
+    const word = parseStoreWord(storeWord);
+    const engines = parseEngines(options.engine);
+    if (!options.output) throw new UsageError('backup needs --output <file|->', { hint: 'e.g. --output sessions-$(date +%F).tar.gz, or --output - for stdout' });
+    const toStdout = options.output === '-';
+    const out = toStdout ? new Reporter(options, { stdout: process.stderr, stderr: process.stderr, env: process.env }) : reporter;
+    if (toStdout && process.stdout.isTTY) throw new UsageError('Refusing to write an archive to a terminal', { hint: 'redirect stdout (> file, | aws s3 cp - ...) or give --output <file>' });
+    const { checkOutputPath, backup: runBackup } = await import('../sessions/stores/archive-backup.js');
+    if (!toStdout) checkOutputPath(options.output!);
+    const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
+    const source = await openSessionStore(config, word, options.timeout ?? 5000);
+    const spinner = await out.spinner(`backing up ${word}`);
+    // main() ends the program quietly, with process.exitCode, when stdout is a closed pipe (`| head`).
+    // For an archive on stdout that is a failure: the reader (e.g. `aws s3 cp -`) got an incomplete archive.
+    const closedPipe = (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') return;
+      spinner.stop();
+      out.error('Cannot write the archive to stdout: EPIPE (the program reading it stopped before the end; what it got is incomplete, run the backup again)');
+      process.exitCode = ExitCode.failed;
+    };
+    if (toStdout) process.stdout.prependListener('error', closedPipe);
+    let result;
+    try {
+      result = await runBackup({
+        source,
+        output: toStdout ? { kind: 'stream', stream: process.stdout, name: 'stdout' } : { kind: 'file', path: options.output! },
+        engines,
+        names: options.session,
+        force: options.force,
+        passphrase,
+        scryptWorkFactor: options.scryptWorkFactor,
+        tool: TOOL,
+        signal,
+        onProgress: progress(out, spinner, 'backing up'),
+      });
+    } finally {
+      spinner.stop();
+      await source.close().catch(() => {});
+    }
+    process.stdout.off('error', closedPipe);
+    renderTransfer(result, out, {
+      verb: 'backed up', empty: 'No sessions to back up.',
+      extra: { output: result.output, encrypted: result.encrypted, verified: result.verified ? result.verified.problems.length === 0 : null, source: word },
+      tail: result.interrupted || !result.manifest ? undefined
+        : `archive ${result.output}${result.encrypted ? ' (age-encrypted)' : ''}: ${result.manifest.sessions.length} sessions${result.verified ? ', read back and verified' : ''}`,
+    });
+    if (!result.interrupted && result.summary.done === 0 && result.summary.failed > 0) {
+      throw new OperationError(`No session could be backed up from ${word}; no archive was written`, { hint: 'see the reasons above' });
+    }
+    process.exitCode = exitCodeOf(result);
+  }));
+
+  const verify = backup
+    .command('verify')
+    .description('read a whole archive (decrypting when needed), check every digest and the manifest, list its sessions')
+    .argument('<file>', 'the archive, or - for stdin')
+    .option('--passphrase-file <path>', 'read the passphrase from this file (first line)');
+  addOutputOptions(verify);
+  verify.addHelpText('after', '\nExit codes: 0 sound, 3 problems found (each with the entry and what is wrong), 2 usage (no such file, wrong or missing passphrase).');
+  verify.action(action<BackupFlags>(async ({ options, reporter, signal }, file: string) => {
+    const { readArchive } = await import('../sessions/stores/archive-reader.js');
+    const input = openInput(file);
+    const spinner = await reporter.spinner(`reading ${file}`);
+    let report: ArchiveReport;
+    try {
+      report = await readArchive(input, { where: describeInput(file), passphrase: () => passphraseFor(options, reporter, { confirm: false }), signal });
+    } finally {
+      spinner.stop();
+    }
+    renderVerify(file, report, reporter);
+    process.exitCode = report.problems.length ? ExitCode.partial : ExitCode.ok;
+  }));
+
+  const restore = program
+    .command('restore')
+    .description('restore sessions from an archive into a store (staged, verified by digest, then committed; the same conflict rules as migrate)')
+    .argument('<file>', 'the archive, or - for stdin')
+    .argument('<store>', 'local or mongo')
+    .option('-s, --session <name>', 'only this session (repeatable; default: every session in the archive)', collect)
+    .option('-e, --engine <engine>', 'only this engine (repeatable)', collect)
+    .option('--overwrite', 'replace sessions that exist in the store with different content (after the new copy verified)')
+    .option('--force', 'restore over sessions that look in use in the store')
+    .option('--dry-run', 'check the archive and plan only: show what would happen and the totals, write nothing')
+    .option('-y, --yes', 'confirm --overwrite without asking (needed without a terminal)')
+    .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
+    .option('--concurrency <n>', 'sessions restored at once', parsePositiveInt('--concurrency'), 4)
+    .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus or core (default: what the store uses, else plus)')
+    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+  addSettingOptions(restore, ['sessions', 'mongo']);
+  addOutputOptions(restore);
+  restore.addHelpText('after', `
+The whole archive is read and checked first (every SHA-256, the manifest, the session digests);
+if anything is wrong nothing is written. Then each session goes through the transfer engine:
+written to staging, read back and compared by digest with the archive, committed. A session that
+exists in the store is skipped (identical, or exists: use --overwrite). GOWS and WPP sessions are
+skipped for MongoDB (WAHA cannot use them there).
+${SAFETY}
+Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be restored or the archive
+is not sound, 2 usage, 130 interrupted.`);
+  restore.action(action<RestoreFlags>(async ({ options, config, reporter, signal }, file: string, storeWord: string) => {
+    const word = parseStoreWord(storeWord);
+    const engines = parseEngines(options.engine);
+    const layout = parseLayout(options.webjsLayout);
+    if (options.overwrite && !options.dryRun) {
+      await confirmDestructive(reporter, { question: `Restore ${file} into ${word} and replace sessions that already exist there?`, yes: options.yes, what: 'restore --overwrite' });
+    }
+    const input = openInput(file);
+    const target = await openSessionStore(config, word, options.timeout ?? 5000, layout);
+    if (word === 'local') await assertWritable(config.sessions.sessionsDir);
+    const spinner = await reporter.spinner(`reading ${file}`);
+    let source: SessionStore | undefined;
+    let result: TransferResult;
+    try {
+      const { ArchiveSource } = await import('../sessions/stores/archive-source.js');
+      const archive = await ArchiveSource.open(input, {
+        where: describeInput(file),
+        passphrase: () => passphraseFor(options, reporter, { confirm: false }),
+        names: options.session,
+        engines,
+        // only --overwrite touches a session that is already there: then it must not be in use
+        liveness: options.overwrite ? (ref, now) => target.liveness(ref, now) : undefined,
+        signal,
+      });
+      source = archive;
+      const missing = (options.session ?? []).filter((name) => !archive.report.sessions.some((session) => session.name === name));
+      if (missing.length) {
+        throw new UsageError(`${describeInput(file)} holds no session ${missing.map((name) => `"${name}"`).join(', ')}`, { hint: 'run "waha-storage backup verify" on it to list its sessions' });
+      }
+      const { transfer } = await import('../sessions/transfer.js');
+      result = await transfer({
+        source: archive, target, engines, names: options.session, overwrite: options.overwrite, force: options.force,
+        dryRun: options.dryRun, concurrency: options.concurrency ?? 4, signal,
+        onProgress: progress(reporter, spinner, 'restoring'),
+      });
+    } finally {
+      spinner.stop();
+      await Promise.allSettled([source?.close(), target.close()]);
+    }
+    renderTransfer(result, reporter, {
+      verb: options.dryRun ? 'would restore' : 'restored', empty: 'No sessions to restore.',
+      extra: { archive: file, target: word, dryRun: Boolean(options.dryRun) },
+      safety: true,
+    });
+    process.exitCode = exitCodeOf(result);
+  }));
+}
+
+function hiddenWorkFactor(): Option {
+  // age's scrypt work factor; only tests lower it (fast runs), users keep age's default
+  return new Option('--scrypt-work-factor <n>').argParser(parsePositiveInt('--scrypt-work-factor')).hideHelp();
+}
+
+export function parseStoreWord(word: string): StoreWord {
+  if (word === 'local' || word === 'mongo') return word;
+  throw new UsageError(`Unknown store "${word}"`, { hint: 'use local or mongo' });
+}
+
+function parseLayout(text: string | undefined): 'plus' | 'core' | undefined {
+  if (text === undefined) return undefined;
+  const layout = text.toLowerCase();
+  if (layout === 'plus' || layout === 'core') return layout;
+  throw new UsageError(`Invalid --webjs-layout "${text}"`, { hint: 'use plus or core' });
+}
+
+/** The local or MongoDB store as a transfer end (heavy modules loaded only here). */
+export async function openSessionStore(config: Config, word: StoreWord, timeoutMs: number, layout?: 'plus' | 'core') {
+  const sessions = config.sessions;
+  if (word === 'local') {
+    const { LocalTransferStore } = await import('../sessions/stores/local-transfer.js');
+    return new LocalTransferStore({ ...sessions, webjsLayout: layout });
+  }
+  if (!sessions.mongoUrl) throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
+  const [{ MongoTransferStore }, { connectMongo }] = await Promise.all([import('../sessions/stores/mongo-transfer.js'), import('../util/mongo.js')]);
+  const client = await connectMongo(sessions.mongoUrl, { timeoutMs });
+  return new MongoTransferStore({ client, namespace: sessions.namespace, sessionNamespace: sessions.sessionNamespace, location: redactUrl(sessions.mongoUrl) });
+}
+
+async function assertWritable(directory: string): Promise<void> {
+  const { access, mkdir } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    throw new OperationError(`The sessions dir ${directory} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      hint: 'run as the user WAHA runs as, or fix the permissions of --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR',
+    });
+  }
+}
+
+function describeInput(file: string): string {
+  return file === '-' ? 'the archive on stdin' : file;
+}
+
+function openInput(file: string): Readable {
+  if (file === '-') return process.stdin;
+  if (!existsSync(file)) throw new UsageError(`No archive at ${file}`, { hint: 'check the path' });
+  if (statSync(file).isDirectory()) throw new UsageError(`${file} is a folder, not an archive`, { hint: 'give the archive file' });
+  return createReadStream(file);
+}
+
+/** The passphrase: --passphrase-file, then WAHA_STORAGE_BACKUP_PASSPHRASE, then a prompt on a terminal. */
+export async function passphraseFor(options: { passphraseFile?: string }, reporter: Reporter, { confirm }: { confirm: boolean }): Promise<string> {
+  let passphrase: string | undefined;
+  if (options.passphraseFile) {
+    try {
+      passphrase = (await readFile(options.passphraseFile, 'utf8')).split(/\r?\n/)[0];
+    } catch (error) {
+      throw new UsageError(`Cannot read --passphrase-file ${options.passphraseFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { hint: 'check the path' });
+    }
+  } else if (process.env[PASSPHRASE_ENV]) {
+    passphrase = process.env[PASSPHRASE_ENV];
+  } else if (reporter.interactive) {
+    const { password } = await import('@inquirer/prompts');
+    passphrase = await password({ message: 'Archive passphrase', mask: '*' }, { output: process.stderr });
+    if (confirm) {
+      const again = await password({ message: 'Same passphrase again', mask: '*' }, { output: process.stderr });
+      if (again !== passphrase) throw new UsageError('The two passphrases differ; nothing was written', { hint: 'run again' });
+    }
+  } else {
+    throw new UsageError('A passphrase is needed and there is no terminal to ask for it', { hint: `set ${PASSPHRASE_ENV} or use --passphrase-file` });
+  }
+  if (!passphrase) throw new UsageError('The passphrase is empty', { hint: `set ${PASSPHRASE_ENV} or use --passphrase-file` });
+  registerSecret(passphrase);
+  return passphrase;
+}
+
+function progress(reporter: Reporter, spinner: { update(text: string): void }, verb: string) {
+  let finished = 0;
+  return ({ phase, session, outcome }: { phase: 'start' | 'end'; session: { name: string }; outcome?: SessionOutcome }) => {
+    if (phase === 'start') {
+      spinner.update(`${session.name}: ${verb} (${finished} finished)`);
+      return;
+    }
+    finished++;
+    spinner.update(`${session.name}: ${outcome!.status} (${finished} finished)`);
+    if (!reporter.stderrIsTTY || !reporter.color) reporter.info(progressLine(outcome!));
+  };
+}
+
+function progressLine(outcome: SessionOutcome): string {
+  const what = outcome.status === 'done' || outcome.status === 'planned'
+    ? `${outcome.entries} entries, ${formatBytes(outcome.bytes)}`
+    : `${outcome.reason}${outcome.message ? `: ${outcome.message}` : ''}`;
+  return `${outcome.status} ${outcome.engine ?? '?'} ${outcome.name} (${what})`;
+}
+
+export function exitCodeOf(result: TransferResult): number {
+  if (result.interrupted) return ExitCode.interrupted;
+  const { failed, done, skipped, planned } = result.summary;
+  if (failed === 0) return ExitCode.ok;
+  return done + skipped + planned > 0 ? ExitCode.partial : ExitCode.failed;
+}
+
+function renderTransfer(result: TransferResult, reporter: Reporter, context: { verb: string; empty: string; extra: object; tail?: string; safety?: boolean }): void {
+  if (reporter.json) {
+    reporter.document({ ...context.extra, interrupted: result.interrupted, sessions: result.sessions, summary: result.summary, ...(context.safety ? { notes: [SAFETY] } : {}) });
+    return;
+  }
+  if (result.sessions.length === 0) reporter.line(context.empty);
+  else {
+    reporter.table(['engine', 'session', 'status', 'reason', 'entries', 'size'], result.sessions.map((session) => [
+      session.engine ?? '?',
+      session.name,
+      reporter.paint(session.status === 'done' ? 'green' : session.status === 'failed' ? 'red' : session.status === 'skipped' ? 'yellow' : 'cyan', session.status),
+      session.reason ? `${session.reason}${session.message ? `: ${session.message}` : ''}` : session.action === 'overwrite' ? 'overwrite' : '',
+      session.entries,
+      formatBytes(session.bytes),
+    ]));
+  }
+  const { summary } = result;
+  reporter.line(`${summary.sessions} sessions: ${summary.done} done, ${summary.planned} planned, ${summary.skipped} skipped, ${summary.failed} failed; ` +
+    `${context.verb} ${summary.entries} entries (${formatBytes(summary.bytes)})`);
+  if (context.tail) reporter.line(context.tail);
+  if (result.interrupted) reporter.warn('interrupted: nothing partial was kept; run the command again');
+  if (context.safety) reporter.info(SAFETY);
+}
+
+function renderVerify(file: string, report: ArchiveReport, reporter: Reporter): void {
+  const summary = {
+    sessions: report.sessions.length,
+    entries: report.sessions.reduce((sum, session) => sum + session.entries, 0),
+    bytes: report.sessions.reduce((sum, session) => sum + session.bytes, 0),
+    problems: report.problems.length,
+  };
+  if (reporter.json) {
+    reporter.document({
+      archive: file,
+      sound: report.problems.length === 0,
+      encrypted: report.encrypted,
+      formatVersion: report.header?.formatVersion ?? null,
+      createdAt: report.createdAt,
+      tool: report.header?.tool ?? null,
+      source: report.header?.source ?? null,
+      sessions: report.sessions.map(({ engine, name, loggedIn, me, entries, bytes, digest, ok }) => ({ engine, name, loggedIn, me, entries, bytes, digest, ok })),
+      problems: report.problems,
+      summary,
+    });
+    return;
+  }
+  if (report.header) {
+    reporter.line(`${file}: format ${report.header.formatVersion}, made ${report.header.createdAt} by ${report.header.tool?.name} ${report.header.tool?.version} from ${report.header.source?.store} (${report.header.source?.location})${report.encrypted ? ', age-encrypted' : ''}`);
+  }
+  if (report.sessions.length) {
+    reporter.table(['engine', 'session', 'logged in', 'entries', 'size', 'check'], report.sessions.map((session) => [
+      session.engine ?? '?', session.name, session.loggedIn === null ? '?' : session.loggedIn ? 'yes' : 'no', session.entries, formatBytes(session.bytes),
+      session.ok ? reporter.paint('green', 'ok') : reporter.paint('red', 'BAD'),
+    ]));
+  }
+  for (const problem of report.problems) reporter.line(`problem: ${problem.where}: ${problem.problem}`);
+  reporter.line(report.problems.length
+    ? `${file}: ${report.problems.length} problems found; do not rely on this archive`
+    : `${file}: sound; ${summary.sessions} sessions, ${summary.entries} entries (${formatBytes(summary.bytes)}), every SHA-256 and session digest matches the manifest`);
+}

@@ -1,0 +1,152 @@
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import { formatBytes } from '../config/units.js';
+import { ExitCode, OperationError, UsageError } from '../errors.js';
+import { parseEngines } from '../sessions/engines.js';
+import type { PurgeItem, PurgeResult } from '../sessions/purge.js';
+import { openSessionStore, parseStoreWord, passphraseFor } from './backup.js';
+import { confirmDestructive } from './confirm.js';
+import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import type { Reporter } from './reporter.js';
+
+interface PurgeFlags {
+  session?: string[];
+  all?: boolean;
+  engine?: string[];
+  logout?: boolean;
+  backup?: string;
+  encrypt?: boolean;
+  passphraseFile?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  timeout?: number;
+}
+
+const TOOL = { name: 'waha-storage', version: (createRequire(import.meta.url)('../../package.json') as { version: string }).version };
+
+export function registerPurge(program: Command): void {
+  const command = program
+    .command('purge')
+    .description("remove sessions from a store exactly as WAHA's delete does (or, with --logout, as its logout does)")
+    .argument('<store>', 'local or mongo')
+    .option('-s, --session <name>', 'this session (repeatable)', collect)
+    .option('--all', 'every session of the store (of the --engine ones)')
+    .option('-e, --engine <engine>', 'only this engine (repeatable)', collect)
+    .option('--logout', "WAHA's logout instead of delete: the auth and me go, the config and session_worker stay")
+    .option('--backup <file>', 'first back up exactly these sessions into this archive and verify it; purge nothing if that fails')
+    .option('--encrypt', 'encrypt the --backup archive with age')
+    .option('--passphrase-file <path>', 'passphrase for --encrypt (else WAHA_STORAGE_BACKUP_PASSPHRASE or a prompt)')
+    .option('--force', 'let --backup copy sessions that look in use')
+    .option('--dry-run', 'show what would be removed and the totals; remove nothing')
+    .option('-y, --yes', 'do not ask (needed without a terminal)')
+    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+  addSettingOptions(command, ['sessions', 'mongo']);
+  addOutputOptions(command);
+  command.addHelpText('after', `
+delete (default)  local: the session folder and its me / session_worker rows in waha.sqlite3
+                  mongo: the database waha_<ns>_<slug> and its sessions, me, session_worker documents
+--logout          local: everything in the session folder except .waha.session.* and the me row
+                  mongo: the database waha_<ns>_<slug> and the me document (sessions, session_worker stay)
+A session name that is not in the store is an error (exit 2) and nothing is purged.
+Exit codes: 0 done (or nothing to purge), 3 some sessions failed, 1 the backup failed (nothing purged)
+or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interrupted.`);
+  command.action(action<PurgeFlags>(async ({ options, config, reporter, signal }, storeWord: string) => {
+    const word = parseStoreWord(storeWord);
+    if (options.all && options.session?.length) throw new UsageError('--all and --session exclude each other', { hint: 'give either --all or one or more --session <name>' });
+    if (!options.all && !options.session?.length) throw new UsageError('purge needs --session <name> (repeatable) or --all', { hint: 'say which sessions to remove' });
+    if (options.encrypt && !options.backup) throw new UsageError('--encrypt applies to --backup <file>', { hint: 'add --backup <file>' });
+    const engines = parseEngines(options.engine);
+    const mode = options.logout ? 'logout' : 'delete';
+    const { inspect } = await import('../sessions/inspect.js');
+    const { planPurge, planned, purge } = await import('../sessions/purge.js');
+    const inspected = await inspect({
+      store: word, sessions: config.sessions, engines, names: options.session, concurrency: 4, mongoTimeoutMs: options.timeout ?? 5000,
+    });
+    const items = planPurge(inspected.sessions, options.session, word === 'local' ? config.sessions.sessionsDir : 'MongoDB');
+    const totals = { bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
+    if (items.length === 0) {
+      render({ mode, sessions: [], summary: { sessions: 0, done: 0, failed: 0, planned: 0, skipped: 0, entries: 0, bytes: 0 } }, reporter, { store: word, dryRun: Boolean(options.dryRun), backup: null });
+      return;
+    }
+    if (options.dryRun) {
+      render(planned(items, mode), reporter, { store: word, dryRun: true, backup: options.backup ?? null });
+      return;
+    }
+    if (reporter.interactive && !options.yes && !reporter.json) showPlan(items, reporter);
+    const verb = mode === 'logout' ? 'Log out (remove the auth of)' : 'Delete';
+    await confirmDestructive(reporter, {
+      question: `${verb} ${items.length} session${items.length === 1 ? '' : 's'} (${formatBytes(totals.bytes)}) in ${word}: ${items.slice(0, 5).map((item) => item.name).join(', ')}${items.length > 5 ? ', ...' : ''}?`,
+      yes: options.yes,
+      what: 'purge',
+    });
+    let backupSummary: { file: string; sessions: number } | null = null;
+    if (options.backup) backupSummary = await backupFirst(options, config, word, items, engines, reporter, signal);
+    const store = await openSessionStore(config, word, options.timeout ?? 5000);
+    let result: PurgeResult;
+    try {
+      result = await purge(word === 'local' ? { kind: 'local', store: store as never } : { kind: 'mongo', store: store as never }, items, mode, { signal });
+    } finally {
+      await store.close().catch(() => {});
+    }
+    render(result, reporter, { store: word, dryRun: false, backup: backupSummary });
+    if (signal.aborted) process.exitCode = ExitCode.interrupted;
+    else if (result.summary.failed) process.exitCode = result.summary.done ? ExitCode.partial : ExitCode.failed;
+  }));
+}
+
+async function backupFirst(options: PurgeFlags, config: Parameters<typeof openSessionStore>[0], word: 'local' | 'mongo', items: PurgeItem[], engines: ReturnType<typeof parseEngines>, reporter: Reporter, signal: AbortSignal) {
+  const file = options.backup!;
+  const { backup, checkOutputPath } = await import('../sessions/stores/archive-backup.js');
+  checkOutputPath(file);
+  const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
+  const source = await openSessionStore(config, word, options.timeout ?? 5000);
+  let result;
+  try {
+    result = await backup({
+      source, output: { kind: 'file', path: file }, engines, names: [...new Set(items.map((item) => item.name))], force: options.force, passphrase, tool: TOOL, signal,
+    });
+  } catch (error) {
+    throw new OperationError(`The backup before purging failed: ${(error as Error).message}; nothing was purged`, { hint: 'fix the backup first (or purge without --backup)' });
+  } finally {
+    await source.close().catch(() => {});
+  }
+  const failed = result.sessions.filter((session) => session.status !== 'done');
+  if (result.interrupted) throw new OperationError('The backup before purging was interrupted; nothing was purged');
+  if (failed.length || !result.verified || result.verified.problems.length || result.sessions.length !== items.length) {
+    const first = failed[0];
+    // not a backup of exactly these sessions: do not leave it looking like one
+    await import('node:fs/promises').then(({ rm }) => rm(file, { force: true }));
+    throw new OperationError(`The backup before purging is incomplete${first ? ` (${first.name}: ${first.reason}${first.message ? `: ${first.message}` : ''})` : ''}; nothing was purged`, {
+      hint: 'fix that session (or use --force for sessions in use) and run again',
+    });
+  }
+  reporter.info(`backed up ${result.sessions.length} sessions to ${file} and verified it`);
+  return { file, sessions: result.sessions.length };
+}
+
+function showPlan(items: PurgeItem[], reporter: Reporter): void {
+  reporter.table(['engine', 'session', 'logged in', 'phone', 'entries', 'size'], items.map((item) => [
+    item.engine ?? '?', item.name, item.loggedIn === null ? '?' : item.loggedIn ? 'yes' : 'no', item.phone ?? '', item.entries, formatBytes(item.bytes),
+  ]));
+}
+
+function render(result: PurgeResult, reporter: Reporter, context: { store: string; dryRun: boolean; backup: object | string | null }): void {
+  if (reporter.json) {
+    reporter.document({ store: context.store, mode: result.mode, dryRun: context.dryRun, backup: context.backup, sessions: result.sessions, summary: result.summary });
+    return;
+  }
+  if (result.sessions.length === 0) {
+    reporter.line('No sessions to purge.');
+    return;
+  }
+  reporter.table(['engine', 'session', 'logged in', 'phone', 'status', 'entries', 'size'], result.sessions.map((session) => [
+    session.engine ?? '?', session.name, session.loggedIn === null ? '?' : session.loggedIn ? 'yes' : 'no', session.phone ?? '',
+    session.status + (session.message ? `: ${session.message}` : ''), session.entries, formatBytes(session.bytes),
+  ]));
+  const { summary } = result;
+  const what = result.mode === 'logout' ? 'logged out' : 'deleted';
+  reporter.line(context.dryRun
+    ? `${summary.sessions} sessions would be ${what} (${summary.entries} entries, ${formatBytes(summary.bytes)}) in ${context.store}; nothing was changed (dry run)`
+    : `${summary.sessions} sessions: ${summary.done} ${what}, ${summary.failed} failed (${summary.entries} entries, ${formatBytes(summary.bytes)}) in ${context.store}`);
+}
