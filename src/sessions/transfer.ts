@@ -199,6 +199,12 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
   await staged.commit();
   const done: SessionOutcome = { engine: ref.engine, name: ref.name, status: 'done', action, entries: copied.entries, bytes: copied.bytes };
   if (options.move) {
+    // Parts of a session (config, me, worker) reach some targets only at commit: before the source
+    // goes, the committed session is read back once more and must equal what was copied.
+    const committed = await digestOf(target.read(ref), signal);
+    if (committed.value !== copied.value) {
+      return failed(ref, 'verify', `the committed copy in ${target.kind} differs from the source (${copied.differences(committed).join(', ')}); the source was kept`, copied);
+    }
     try {
       await source.remove(ref);
     } catch (error) {
