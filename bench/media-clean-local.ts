@@ -4,6 +4,9 @@
  * Run: npx tsc -p . && npx tsx bench/media-clean-local.ts [files] [rounds]
  * BENCH_DIR picks the file system (default: the system temp folder; /dev/shm measures the tools
  * rather than the disk's journal). Rounds alternate the two tools; the median is reported.
+ * waha-storage lists in one thread and unlinks in a second one when it has two CPUs, so the wall
+ * ratio depends on a second CPU being free: the CPU time (user + sys) is printed too, with the
+ * load average, to tell a busy machine from a slow tool.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
@@ -40,10 +43,14 @@ function countFiles(dir: string): number {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** user + sys seconds from /usr/bin/time -v. */
+const cpuSeconds = (run: Measured) => ['User', 'System']
+  .reduce((sum, kind) => sum + Number(new RegExp(`${kind} time \\(seconds\\): ([\\d.]+)`).exec(run.stderr)?.[1] ?? NaN), 0);
 const expected = Math.floor(TOTAL / 2);
 const findRuns: Measured[] = [];
 const ourRuns: Measured[] = [];
-console.log(`media-clean-local: ${TOTAL} files in ${SESSIONS} sessions, half expired, in ${BASE}; ${ROUNDS} rounds`);
+console.log(`media-clean-local: ${TOTAL} files in ${SESSIONS} sessions, half expired, in ${BASE}; ${ROUNDS} rounds; ` +
+  `${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(2)}`);
 for (let round = 0; round < ROUNDS; round++) {
   const forFind = generate();
   const forUs = generate();
@@ -58,7 +65,8 @@ for (let round = 0; round < ROUNDS; round++) {
   if (summary.deleted !== expected || leftUs !== TOTAL - expected || leftFind !== TOTAL - expected) {
     throw new Error(`unexpected result: deleted ${summary.deleted}, left ${leftUs} (ours) / ${leftFind} (find), expected ${expected} deleted`);
   }
-  console.log(`  round ${round + 1}: find ${find.seconds.toFixed(2)} s, waha-storage ${ours.seconds.toFixed(2)} s`);
+  console.log(`  round ${round + 1}: find ${find.seconds.toFixed(2)} s (CPU ${cpuSeconds(find).toFixed(2)} s), ` +
+    `waha-storage ${ours.seconds.toFixed(2)} s (CPU ${cpuSeconds(ours).toFixed(2)} s); load average ${os.loadavg()[0]!.toFixed(2)}`);
   findRuns.push(find);
   ourRuns.push(ours);
   rmSync(forFind, { recursive: true, force: true });
@@ -66,7 +74,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const findSeconds = median(findRuns.map((run) => run.seconds));
 const ourSeconds = median(ourRuns.map((run) => run.seconds));
-console.log(row(['', 'median wall s', 'peak RSS MB']));
-console.log(row(['find -type f -mmin +60 -delete', findSeconds.toFixed(2), Math.max(...findRuns.map((run) => run.peakRssMb)).toFixed(0)]));
-console.log(row(['waha-storage media clean local', ourSeconds.toFixed(2), Math.max(...ourRuns.map((run) => run.peakRssMb)).toFixed(0)]));
+console.log(row(['', 'median wall s', 'median CPU s', 'peak RSS MB']));
+console.log(row(['find -type f -mmin +60 -delete', findSeconds.toFixed(2), median(findRuns.map(cpuSeconds)).toFixed(2), Math.max(...findRuns.map((run) => run.peakRssMb)).toFixed(0)]));
+console.log(row(['waha-storage media clean local', ourSeconds.toFixed(2), median(ourRuns.map(cpuSeconds)).toFixed(2), Math.max(...ourRuns.map((run) => run.peakRssMb)).toFixed(0)]));
 console.log(`ratio (waha-storage / find): ${ratio(ourSeconds, findSeconds)}  (target <= 1.20x); ${expected} of ${TOTAL} deleted by each`);

@@ -110,7 +110,7 @@ function addFilterOptions(command: Command): void {
 function addCommonOptions(command: Command, defaultConcurrency?: number): void {
   command.option('--concurrency <n>', defaultConcurrency
     ? `HeadObject requests in flight (default: ${defaultConcurrency})`
-    : 's3: session prefixes listed at once (default: 8); local files are handled with sequential system calls');
+    : 's3: session prefixes listed at once (default: 8); local: one thread lists while a second one unlinks');
   const envFile = settingByKey('envFile');
   command.addOption(new Option(envFile.flags, envFile.description));
   addSettingOptions(command, ['media', 's3']);
@@ -123,10 +123,6 @@ function addCommonOptions(command: Command, defaultConcurrency?: number): void {
 async function runList({ options, config, reporter, signal }: CommandContext<ListFlags>, word?: string): Promise<void> {
   const filter = objectFilter(options);
   const store = await openStore(storeKind(word, config), config, options);
-  // `media list | head`: a closed pipe ends the listing quietly, as it does for ls.
-  process.stdout.once('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  });
   try {
     await store.check();
     const { matcher } = await import('../media/store.js');
@@ -273,7 +269,7 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
     }
     const result = await cleanMedia({
       store, filter: listFilter, match: filter, now, dryRun, limit, keepEmptyDirs: options.keepEmptyDirs, signal,
-      parallelBatches: store.kind === 's3' ? 4 : 2,
+      parallelBatches: 4,
       onProgress: (p) => spinner.update(`${dryRun ? 'dry run: ' : ''}${p.scanned} scanned, ${p.matched} match, ${p.deleted} deleted (${formatBytes(p.bytes)})`),
       onFailure: (failure) => reporter.debug(`not deleted: ${failure.key}: ${failure.reason}`),
     });

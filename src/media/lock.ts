@@ -20,10 +20,14 @@ export interface LockOptions {
 
 export type Release = () => Promise<void>;
 
+/**
+ * Always an absolute path: proper-lockfile refreshes the lock from the thread pool while the local
+ * store briefly changes the working directory to list (see LocalMediaStore.inFolders).
+ */
 export function lockPathFor(store: Pick<MediaStore, 'kind' | 'lockKey'>): string {
-  if (store.kind === 'local') return path.join(store.lockKey, LOCAL_LOCK_NAME);
+  if (store.kind === 'local') return path.resolve(store.lockKey, LOCAL_LOCK_NAME);
   const digest = createHash('sha256').update(store.lockKey).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), `waha-storage-media-s3-${digest}.lock`);
+  return path.resolve(os.tmpdir(), `waha-storage-media-s3-${digest}.lock`);
 }
 
 export async function acquireCleanLock(store: MediaStore, options: LockOptions = {}): Promise<Release> {
