@@ -10,14 +10,13 @@
  * dry run and the real run print the same list and totals.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { Database } from '../util/sqlite.js';
 import type { Engine } from './engines.js';
-import { CONFIG_FILE_PATTERN } from './engines/noweb.js';
 import type { SessionReport } from './report.js';
-import type { LocalTransferStore } from './stores/local-transfer.js';
+import { removeSessionEntries, type LocalTransferStore } from './stores/local-transfer.js';
 import type { MongoTransferStore } from './stores/mongo-transfer.js';
 
 export type PurgeMode = 'delete' | 'logout';
@@ -102,12 +101,7 @@ async function logoutLocal(store: LocalTransferStore, ref: { engine: Engine | nu
   const { sessionDir, mainDb } = store.paths(ref);
   const profile = store.webjsProfile(ref);
   if (profile && !profile.startsWith(sessionDir + path.sep)) await rm(profile, { recursive: true, force: true });
-  if (existsSync(sessionDir)) {
-    for (const name of await readdir(sessionDir)) {
-      if (CONFIG_FILE_PATTERN.test(name)) continue;
-      await rm(path.join(sessionDir, name), { recursive: true, force: true });
-    }
-  }
+  await removeSessionEntries(sessionDir, ref.name, { keepConfig: true });
   if (existsSync(mainDb)) {
     const db = new Database(mainDb, { timeout: 5000 });
     try {

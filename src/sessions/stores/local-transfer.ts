@@ -5,7 +5,7 @@
  * `waha.sqlite3` (me, session_worker) in one SQLite transaction. A journal file beside the staging
  * folder marks a commit in progress, so a rerun after a crash knows the folder is its own.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { mkdir, mkdtemp, opendir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,7 +173,7 @@ export class LocalTransferStore implements SessionStore {
     const paths = this.paths(ref);
     const profile = this.webjsProfile(ref);
     if (profile) await rm(profile, { recursive: true, force: true });
-    await rm(paths.sessionDir, { recursive: true, force: true });
+    await removeSessionEntries(paths.sessionDir, ref.name, { keepConfig: false });
     if (existsSync(paths.mainDb)) {
       withMainDb(paths.mainDb, (db) => {
         db.prepare('DELETE FROM me WHERE id = ?').run(ref.name);
@@ -188,6 +188,26 @@ export class LocalTransferStore implements SessionStore {
     if (!existsSync(root)) return;
     for (const entry of await readdir(root)) await rmEmpty(path.join(root, entry));
     await rmEmpty(root);
+  }
+}
+
+/**
+ * Removes what belongs to one session in its folder: all of it for WAHA's delete, all but the
+ * `.waha.session.*` config for its logout (the folder stays). In the WEBJS core layout the folder
+ * `default/` also holds OTHER sessions' profiles (`default/session-<other>/`): those are never ours
+ * to remove, so the folder is then emptied entry by entry around them.
+ */
+export async function removeSessionEntries(sessionDir: string, name: string, options: { keepConfig: boolean }): Promise<void> {
+  if (!existsSync(sessionDir)) return;
+  const entries = await readdir(sessionDir, { withFileTypes: true });
+  const foreign = (entry: Dirent) => entry.isDirectory() && entry.name.startsWith(webjs.PROFILE_PREFIX) && entry.name !== webjs.profileFolder(name);
+  const kept = (entry: Dirent) => foreign(entry) || (options.keepConfig && noweb.CONFIG_FILE_PATTERN.test(entry.name));
+  if (!options.keepConfig && !entries.some(foreign)) {
+    await rm(sessionDir, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of entries) {
+    if (!kept(entry)) await rm(path.join(sessionDir, entry.name), { recursive: true, force: true });
   }
 }
 
