@@ -12,7 +12,7 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
 import { confirmDestructive } from './confirm.js';
-import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, parsePositiveInt, sessionOption } from './options.js';
 import { Reporter } from './reporter.js';
 
 export type StoreWord = 'local' | 'mongo';
@@ -47,12 +47,12 @@ export function registerBackup(program: Command): void {
     .description('write sessions (config, me, session_worker, auth) of a store into one checksummed archive (.tar.gz, optionally age-encrypted)')
     .argument('<store>', 'local or mongo')
     .option('-o, --output <file|->', 'the archive file (written as <file>.partial, renamed when complete and verified), or - for stdout')
-    .option('-s, --session <name>', 'only this session (repeatable; default: every session)', collect)
-    .option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)', collect)
+    .addOption(sessionOption('only this session (repeatable; default: every session)'))
+    .addOption(engineOption())
     .option('--encrypt', `encrypt with age (passphrase from ${PASSPHRASE_ENV}, --passphrase-file, or a prompt on a terminal)`)
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
     .option('--force', 'back up sessions that look in use (files changed in the last 60 s, a browser lock)')
-    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+    .addOption(mongoTimeoutOption());
   backup.addOption(hiddenWorkFactor());
   addSettingOptions(backup, ['sessions', 'mongo']);
   addOutputOptions(backup);
@@ -144,16 +144,16 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .description('restore sessions from an archive into a store (staged, verified by digest, then committed; the same conflict rules as migrate)')
     .argument('<file>', 'the archive, or - for stdin')
     .argument('<store>', 'local or mongo')
-    .option('-s, --session <name>', 'only this session (repeatable; default: every session in the archive)', collect)
-    .option('-e, --engine <engine>', 'only this engine (repeatable)', collect)
+    .addOption(sessionOption('only this session (repeatable; default: every session in the archive)'))
+    .addOption(engineOption())
     .option('--overwrite', 'replace sessions that exist in the store with different content (after the new copy verified)')
     .option('--force', 'restore over sessions that look in use in the store')
     .option('--dry-run', 'check the archive and plan only: show what would happen and the totals, write nothing')
     .option('-y, --yes', 'confirm --overwrite without asking (needed without a terminal)')
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
-    .option('--concurrency <n>', 'sessions restored at once', parsePositiveInt('--concurrency'), 4)
+    .addOption(concurrencyOption('sessions restored at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus or core (default: what the store uses, else plus)')
-    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+    .addOption(mongoTimeoutOption());
   addSettingOptions(restore, ['sessions', 'mongo']);
   addOutputOptions(restore);
   restore.addHelpText('after', `

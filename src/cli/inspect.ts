@@ -4,7 +4,7 @@ import { formatBytes } from '../config/units.js';
 import { UsageError } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
 import type { InspectResult, SessionReport, SessionStoreKind } from '../sessions/report.js';
-import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface InspectFlags {
@@ -19,10 +19,10 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description('show the sessions in the local store and/or MongoDB: engine, login, phone, worker, size, problems')
     .argument('[store]', 'local or mongo (default: local, plus mongo when a Mongo URL is configured)')
-    .option('-s, --session <name>', 'only this session (repeatable); one session shows the detail view', collect)
-    .option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)', collect)
-    .option('--concurrency <n>', 'sessions read at once', parsePositiveInt('--concurrency'), 8)
-    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+    .addOption(sessionOption('only this session (repeatable); one session shows the detail view'))
+    .addOption(engineOption())
+    .addOption(concurrencyOption('sessions read at once', 8))
+    .addOption(mongoTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo']);
   addOutputOptions(command);
   command.action(action<InspectFlags>(async ({ options, config, reporter }, store?: string) => {

@@ -7,7 +7,7 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
-import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface MigrateFlags {
@@ -33,16 +33,16 @@ export function registerMigrate(program: Command): void {
     .description("copy sessions between the local store and MongoDB in exactly WAHA's layouts, verified before anything is committed")
     .argument('<source>', 'local or mongo')
     .argument('<target>', 'local or mongo (not the source)')
-    .option('-s, --session <name>', 'only this session (repeatable; default: every session of the source)', collect)
-    .option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)', collect)
+    .addOption(sessionOption('only this session (repeatable; default: every session of the source)'))
+    .addOption(engineOption())
     .option('--overwrite', 'replace sessions that exist in the target with different content (after the new copy verified)')
     .option('--move', 'remove each session from the source once its copy is verified and committed')
     .option('--force', 'copy sessions that look in use (files changed in the last 60 s, a browser lock)')
     .option('--dry-run', 'plan only: show what would happen and the totals, write nothing')
     .option('-y, --yes', 'confirm --overwrite/--move without asking (needed without a terminal)')
-    .option('--concurrency <n>', 'sessions copied at once', parsePositiveInt('--concurrency'), 4)
+    .addOption(concurrencyOption('sessions copied at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus (webjs/<name>/session-<name>) or core (webjs/default/session-<name>); default: what the target uses, else plus')
-    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+    .addOption(mongoTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo']);
   addOutputOptions(command);
   command.addHelpText('after', `

@@ -27,6 +27,23 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** `--session <name>` (repeatable); the description says what leaving it out means for the command. */
+export function sessionOption(description: string): Option {
+  return new Option('-s, --session <name>', description).argParser(collect);
+}
+
+export function engineOption(): Option {
+  return new Option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)').argParser(collect);
+}
+
+export function mongoTimeoutOption(): Option {
+  return new Option('--timeout <ms>', 'MongoDB connection timeout in milliseconds').argParser(parsePositiveInt('--timeout')).default(5000);
+}
+
+export function concurrencyOption(description: string, fallback: number): Option {
+  return new Option('--concurrency <n>', description).argParser(parsePositiveInt('--concurrency')).default(fallback);
+}
+
 export function parsePositiveInt(flag: string) {
   return (text: string): number => {
     const value = Number(text);

@@ -6,7 +6,7 @@ import { parseEngines } from '../sessions/engines.js';
 import type { PurgeItem, PurgeResult } from '../sessions/purge.js';
 import { openSessionStore, parseStoreWord, passphraseFor } from './backup.js';
 import { confirmDestructive } from './confirm.js';
-import { action, addOutputOptions, addSettingOptions, collect, parsePositiveInt } from './options.js';
+import { action, addOutputOptions, addSettingOptions, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface PurgeFlags {
@@ -30,9 +30,9 @@ export function registerPurge(program: Command): void {
     .command('purge')
     .description("remove sessions from a store exactly as WAHA's delete does (or, with --logout, as its logout does)")
     .argument('<store>', 'local or mongo')
-    .option('-s, --session <name>', 'this session (repeatable)', collect)
+    .addOption(sessionOption('this session (repeatable)'))
     .option('--all', 'every session of the store (of the --engine ones)')
-    .option('-e, --engine <engine>', 'only this engine (repeatable)', collect)
+    .addOption(engineOption())
     .option('--logout', "WAHA's logout instead of delete: the auth and me go, the config and session_worker stay")
     .option('--backup <file>', 'first back up exactly these sessions into this archive and verify it; purge nothing if that fails')
     .option('--encrypt', 'encrypt the --backup archive with age')
@@ -40,7 +40,7 @@ export function registerPurge(program: Command): void {
     .option('--force', 'let --backup copy sessions that look in use')
     .option('--dry-run', 'show what would be removed and the totals; remove nothing')
     .option('-y, --yes', 'do not ask (needed without a terminal)')
-    .option('--timeout <ms>', 'MongoDB connection timeout in milliseconds', parsePositiveInt('--timeout'), 5000);
+    .addOption(mongoTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo']);
   addOutputOptions(command);
   command.addHelpText('after', `
