@@ -3,8 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import type { Config } from '../config/config.js';
-import { redactUrl, registerSecret } from '../config/redact.js';
+import { registerSecret } from '../config/redact.js';
 import { formatBytes } from '../config/units.js';
 import { ExitCode, OperationError, UsageError } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
@@ -12,10 +11,10 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
 import { confirmDestructive } from './confirm.js';
+import { assertWritable, openSessionStore, parseLayout, parseStoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, parsePositiveInt, sessionOption } from './options.js';
 import { Reporter } from './reporter.js';
 
-export type StoreWord = 'local' | 'mongo';
 
 export const PASSPHRASE_ENV = 'WAHA_STORAGE_BACKUP_PASSPHRASE';
 const TOOL = { name: 'waha-storage', version: (createRequire(import.meta.url)('../../package.json') as { version: string }).version };
@@ -216,44 +215,6 @@ is not sound, 2 usage, 130 interrupted.`);
 function hiddenWorkFactor(): Option {
   // age's scrypt work factor; only tests lower it (fast runs), users keep age's default
   return new Option('--scrypt-work-factor <n>').argParser(parsePositiveInt('--scrypt-work-factor')).hideHelp();
-}
-
-export function parseStoreWord(word: string): StoreWord {
-  if (word === 'local' || word === 'mongo') return word;
-  throw new UsageError(`Unknown store "${word}"`, { hint: 'use local or mongo' });
-}
-
-function parseLayout(text: string | undefined): 'plus' | 'core' | undefined {
-  if (text === undefined) return undefined;
-  const layout = text.toLowerCase();
-  if (layout === 'plus' || layout === 'core') return layout;
-  throw new UsageError(`Invalid --webjs-layout "${text}"`, { hint: 'use plus or core' });
-}
-
-/** The local or MongoDB store as a transfer end (heavy modules loaded only here). */
-export async function openSessionStore(config: Config, word: StoreWord, timeoutMs: number, layout?: 'plus' | 'core') {
-  const sessions = config.sessions;
-  if (word === 'local') {
-    const { LocalTransferStore } = await import('../sessions/stores/local-transfer.js');
-    return new LocalTransferStore({ ...sessions, webjsLayout: layout });
-  }
-  if (!sessions.mongoUrl) throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
-  const [{ MongoTransferStore }, { connectMongo }] = await Promise.all([import('../sessions/stores/mongo-transfer.js'), import('../util/mongo.js')]);
-  const client = await connectMongo(sessions.mongoUrl, { timeoutMs });
-  return new MongoTransferStore({ client, namespace: sessions.namespace, sessionNamespace: sessions.sessionNamespace, location: redactUrl(sessions.mongoUrl) });
-}
-
-async function assertWritable(directory: string): Promise<void> {
-  const { access, mkdir } = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
-  try {
-    await mkdir(directory, { recursive: true });
-    await access(directory, constants.W_OK);
-  } catch (error) {
-    throw new OperationError(`The sessions dir ${directory} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      hint: 'run as the user WAHA runs as, or fix the permissions of --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR',
-    });
-  }
 }
 
 function describeInput(file: string): string {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { redactObject } from '../config/redact.js';
 import { formatBytes } from '../config/units.js';
-import { UsageError } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
-import type { InspectResult, SessionReport, SessionStoreKind } from '../sessions/report.js';
+import type { InspectResult, SessionReport } from '../sessions/report.js';
+import { parseStoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
@@ -31,7 +31,7 @@ export function registerInspect(program: Command): void {
     let result: InspectResult;
     try {
       result = await inspect({
-        store: parseStore(store),
+        store: store === undefined ? undefined : parseStoreWord(store),
         sessions: config.sessions,
         engines: parseEngines(options.engine),
         names: options.session,
@@ -44,12 +44,6 @@ export function registerInspect(program: Command): void {
     }
     render(result, options, reporter);
   }));
-}
-
-function parseStore(word: string | undefined): SessionStoreKind | undefined {
-  if (word === undefined) return undefined;
-  if (word === 'local' || word === 'mongo') return word;
-  throw new UsageError(`Unknown session store "${word}"`, { hint: 'use local or mongo' });
 }
 
 function render(result: InspectResult, options: InspectFlags, reporter: Reporter): void {

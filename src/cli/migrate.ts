@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { redactUrl } from '../config/redact.js';
 import { formatBytes } from '../config/units.js';
-import { ExitCode, OperationError, UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
 import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
+import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireMongoUrl, type StoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
@@ -23,7 +23,6 @@ interface MigrateFlags {
   webjsLayout?: string;
 }
 
-type StoreWord = 'local' | 'mongo';
 
 const SAFETY = 'WAHA must be stopped before migrating, and a session must never run in two places (same keys on two servers: "Stream Errored (conflict)", "Bad MAC").';
 
@@ -58,8 +57,8 @@ ${SAFETY}
 Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done, 2 usage, 130 interrupted
 (what was committed stays; run again to continue).`);
   command.action(action<MigrateFlags>(async ({ options, config, reporter, signal }, sourceWord: string, targetWord: string) => {
-    const source = parseStoreWord(sourceWord, 'source');
-    const target = parseStoreWord(targetWord, 'target');
+    const source = parseStoreWord(sourceWord, 'source store');
+    const target = parseStoreWord(targetWord, 'target store');
     if (source === target) {
       throw new UsageError(`The source and the target are both ${source}`, { hint: 'migrate copies between stores: use "migrate local mongo" or "migrate mongo local"' });
     }
@@ -106,47 +105,13 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
   }));
 }
 
-function parseStoreWord(word: string, role: string): StoreWord {
-  if (word === 'local' || word === 'mongo') return word;
-  throw new UsageError(`Unknown ${role} store "${word}"`, { hint: 'use local or mongo' });
-}
-
-function parseLayout(text: string | undefined): 'plus' | 'core' | undefined {
-  if (text === undefined) return undefined;
-  const layout = text.toLowerCase();
-  if (layout === 'plus' || layout === 'core') return layout;
-  throw new UsageError(`Invalid --webjs-layout "${text}"`, { hint: 'use plus or core' });
-}
-
 async function openStores(config: Config, source: StoreWord, target: StoreWord, layout: 'plus' | 'core' | undefined, timeoutMs: number): Promise<{ source: SessionStore; target: SessionStore }> {
-  const sessions = config.sessions;
-  if (!sessions.mongoUrl) {
-    throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
-  }
-  const [{ LocalTransferStore }, { MongoTransferStore }, { connectMongo }] = await Promise.all([
-    import('../sessions/stores/local-transfer.js'),
-    import('../sessions/stores/mongo-transfer.js'),
-    import('../util/mongo.js'),
-  ]);
-  const local = new LocalTransferStore({ ...sessions, webjsLayout: layout });
-  if (target === 'local') await assertWritable(sessions.sessionsDir);
-  const client = await connectMongo(sessions.mongoUrl, { timeoutMs });
-  const mongo = new MongoTransferStore({ client, namespace: sessions.namespace, sessionNamespace: sessions.sessionNamespace, location: redactUrl(sessions.mongoUrl) });
+  // Cheap checks first: a missing URL or an unwritable local target stop the run before any connection.
+  requireMongoUrl(config);
+  if (target === 'local') await assertWritable(config.sessions.sessionsDir);
+  const mongo = await openSessionStore(config, 'mongo', timeoutMs);
+  const local = await openSessionStore(config, 'local', timeoutMs, layout);
   return source === 'local' ? { source: local, target: mongo } : { source: mongo, target: local };
-}
-
-/** A local target must exist (or be creatable) and be writable before anything starts. */
-async function assertWritable(directory: string): Promise<void> {
-  const { access, mkdir } = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
-  try {
-    await mkdir(directory, { recursive: true });
-    await access(directory, constants.W_OK);
-  } catch (error) {
-    throw new OperationError(`The sessions dir ${directory} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      hint: 'run as the user WAHA runs as, or fix the permissions of --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR',
-    });
-  }
 }
 
 function exitCodeOf(result: TransferResult): number {

@@ -1,0 +1,55 @@
+/**
+ * The session stores as the CLI names and opens them: the store words, the WEBJS layout flag, and
+ * the local / MongoDB transfer ends (heavy modules loaded only when a command opens one).
+ */
+import type { Config } from '../config/config.js';
+import { redactUrl } from '../config/redact.js';
+import { OperationError, UsageError } from '../errors.js';
+import type { SessionStore } from '../sessions/stores/types.js';
+
+export type StoreWord = 'local' | 'mongo';
+
+/** `role` names the word in the error: "source store", "target store", "session store". */
+export function parseStoreWord(word: string, role = 'session store'): StoreWord {
+  if (word === 'local' || word === 'mongo') return word;
+  throw new UsageError(`Unknown ${role} "${word}"`, { hint: 'use local or mongo' });
+}
+
+export function parseLayout(text: string | undefined): 'plus' | 'core' | undefined {
+  if (text === undefined) return undefined;
+  const layout = text.toLowerCase();
+  if (layout === 'plus' || layout === 'core') return layout;
+  throw new UsageError(`Invalid --webjs-layout "${text}"`, { hint: 'use plus or core' });
+}
+
+export async function openSessionStore(config: Config, word: StoreWord, timeoutMs: number, layout?: 'plus' | 'core'): Promise<SessionStore> {
+  const sessions = config.sessions;
+  if (word === 'local') {
+    const { LocalTransferStore } = await import('../sessions/stores/local-transfer.js');
+    return new LocalTransferStore({ ...sessions, webjsLayout: layout });
+  }
+  const mongoUrl = requireMongoUrl(config);
+  const [{ MongoTransferStore }, { connectMongo }] = await Promise.all([import('../sessions/stores/mongo-transfer.js'), import('../util/mongo.js')]);
+  const client = await connectMongo(mongoUrl, { timeoutMs });
+  return new MongoTransferStore({ client, namespace: sessions.namespace, sessionNamespace: sessions.sessionNamespace, location: redactUrl(mongoUrl) });
+}
+
+export function requireMongoUrl(config: Config): string {
+  const url = config.sessions.mongoUrl;
+  if (!url) throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
+  return url;
+}
+
+/** A local target must exist (or be creatable) and be writable before anything starts. */
+export async function assertWritable(directory: string): Promise<void> {
+  const { access, mkdir } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    throw new OperationError(`The sessions dir ${directory} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      hint: 'run as the user WAHA runs as, or fix the permissions of --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR',
+    });
+  }
+}
