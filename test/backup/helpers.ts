@@ -1,46 +1,21 @@
 /** Shared set-up for backup/restore/purge tests: fixture trees per engine in a unique namespace, store digests. */
-import { mkdtemp, readdir, rename, rm, lutimes } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { localScenario as sharedScenario, type Scenario } from '../support/scenario.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
-import { writeLocalFixtures } from '../support/fixtures/index.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { mongoUrl, uniqueNamespace } from '../support/mongo.js';
+import { mongoUrl } from '../support/mongo.js';
 import { LocalTransferStore } from '../../src/sessions/stores/local-transfer.js';
 import { MongoTransferStore } from '../../src/sessions/stores/mongo-transfer.js';
 import { digestOf } from '../../src/sessions/transfer.js';
 import type { Engine } from '../../src/sessions/engines.js';
 
-export async function age(root: string, seconds = 3600): Promise<void> {
-  const when = new Date(Date.now() - seconds * 1000);
-  const visit = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await visit(full);
-      await lutimes(full, when, when);
-    }
-  };
-  await visit(root);
-}
-
-export interface Scenario {
-  base: string;
-  namespace: string;
-  folder: string;
-  cleanup(): Promise<void>;
-}
+export { age, type Scenario } from '../support/scenario.js';
 
 /** The standard local fixtures of one engine folder, moved into a unique namespace and aged. */
-export async function localScenario(engineFolder: string, prefix = 'bk'): Promise<Scenario> {
-  const base = await mkdtemp(path.join(os.tmpdir(), 'waha-backup-'));
-  const raw = path.join(base, 'raw');
-  await writeLocalFixtures(raw);
-  const namespace = uniqueNamespace(prefix);
-  const folder = path.join(base, namespace);
-  await rename(path.join(raw, engineFolder), folder);
-  await rm(raw, { recursive: true, force: true });
-  await age(folder);
-  return { base, namespace, folder, cleanup: () => rm(base, { recursive: true, force: true }) };
+export function localScenario(engineFolder: string, prefix = 'bk'): Promise<Scenario> {
+  return sharedScenario(engineFolder, prefix);
 }
 
 export function tempDir(): Promise<string> {

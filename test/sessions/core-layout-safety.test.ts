@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { writeLocalFixtures } from '../support/fixtures/index.js';
 import { json, runCli } from '../support/cli.js';
-import { age } from '../migrate/helpers.js';
+import { age } from '../support/scenario.js';
 
 let base: string;
 
