@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { privileged } from '../support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, localScenario, tempDir, type Scenario } from './helpers.js';
 
@@ -14,7 +15,7 @@ beforeAll(async () => { s = await localScenario('webjs', 'bo'); });
 afterAll(async () => { await s.cleanup(); });
 
 describe('backup into an output in trouble', () => {
-  it('disk full: exit 1 naming ENOSPC, the partial archive removed', async () => {
+  it.runIf(privileged)('disk full: exit 1 naming ENOSPC, the partial archive removed', async () => {
     const out = await tempDir();
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', out]);
     try {
@@ -29,7 +30,7 @@ describe('backup into an output in trouble', () => {
     }
   });
 
-  it('a folder that refuses writes: a clear error, nothing written', async () => {
+  it.runIf(privileged)('a folder that refuses writes: a clear error, nothing written', async () => {
     const out = path.join(await tempDir(), 'locked');
     await mkdir(out);
     execFileSync('chattr', ['+i', out]);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCAL_LOCK_NAME } from '../../src/media/local.js';
-import { BIN, json, runCli } from '../support/cli.js';
+import { BIN, json, runCli, privileged } from '../support/cli.js';
 import { DAY, tempDir, writeLocal } from './seed.js';
 
 const NOW = Date.now();
@@ -170,7 +170,7 @@ describe('media clean (local)', () => {
     expect(files(dir)).toEqual([]);
   });
 
-  it('counts permission-denied files as failed (exit 3) and deletes the rest', async () => {
+  it.runIf(privileged)('counts permission-denied files as failed (exit 3) and deletes the rest', async () => {
     const dir = tempDir();
     for (let i = 0; i < 6; i++) writeLocal(dir, `s/${i}.jpg`, 'x', ago(2 * DAY));
     // Root ignores file modes; the immutable attribute stops even root from unlinking.
@@ -233,7 +233,7 @@ describe('media (local) bad input', () => {
     expect(list.code).toBe(2);
   });
 
-  it('an unreadable media folder is exit 1 with what to do (run as an unprivileged user)', async () => {
+  it.runIf(privileged)('an unreadable media folder is exit 1 with what to do (run as an unprivileged user)', async () => {
     const dir = tempDir();
     mkdirSync(path.join(dir, 'private'), { mode: 0o700 });
     writeLocal(dir, 'private/s/old.jpg', 'x', ago(2 * DAY));

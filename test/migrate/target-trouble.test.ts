@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
+import { privileged } from '../support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMongo, dropNamespace } from '../support/mongo.js';
 import { age, emptyBase, localScenario, migrate, type Scenario } from './helpers.js';
@@ -36,7 +37,7 @@ function visibleSessions(base: string, namespace: string): string[] {
 }
 
 describe('migrate into a local target in trouble', () => {
-  it('disk full: the session fails with ENOSPC named, staging removed, nothing visible to WAHA', async () => {
+  it.runIf(privileged)('disk full: the session fails with ENOSPC named, staging removed, nothing visible to WAHA', async () => {
     const base = await emptyBase();
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24k', 'tmpfs', base]);
     try {
@@ -53,7 +54,7 @@ describe('migrate into a local target in trouble', () => {
     }
   });
 
-  it('read-only target: exit 1 with one clear line, nothing written', async () => {
+  it.runIf(privileged)('read-only target: exit 1 with one clear line, nothing written', async () => {
     const base = await emptyBase();
     await mkdir(path.join(base, scenario.namespace));
     execFileSync('chattr', ['+i', base, path.join(base, scenario.namespace)]);

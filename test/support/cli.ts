@@ -72,3 +72,9 @@ export function json<T = any>(result: CliResult): T {
     throw new Error(`stdout is not one JSON document (exit ${result.code}):\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
   }
 }
+
+/**
+ * Tests that need root (mount a tmpfs, chattr +i, setpriv) run as root and always in CI; a
+ * developer's unprivileged run skips them visibly instead of failing.
+ */
+export const privileged = process.getuid?.() === 0 || Boolean(process.env.CI);
