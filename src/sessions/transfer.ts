@@ -60,6 +60,9 @@ export interface TransferOptions {
 
 class Interrupted extends Error {}
 
+/** The entries some stores write only at commit (checked again after it). */
+const META_KINDS = new Set<SessionEntry['kind']>(['config', 'me', 'worker']);
+
 /** One canonical digest per entry: bytes for files, canonical JSON for trees; config `{}` and null are both "no config". */
 export function entryDigest(entry: SessionEntry): { id: string; digest: string; bytes: number } {
   const id = `${entry.kind}:${entry.name}`;
@@ -178,12 +181,14 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
 
   const staged = await target.stage(ref, { replace: presence !== 'absent' });
   const copied = new SessionDigest();
+  const copiedMeta = new SessionDigest();
   try {
     for await (const entry of source.read(ref)) {
       if (signal?.aborted) throw new Interrupted();
       await staged.write(entry);
       const { id, digest, bytes } = entryDigest(entry);
       copied.add(id, digest, bytes);
+      if (META_KINDS.has(entry.kind)) copiedMeta.add(id, digest, bytes);
     }
     await staged.flush();
     const written = staged.written ? await staged.written() : await digestOf(staged.read(), signal);
@@ -197,6 +202,13 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
     throw error;
   }
   await staged.commit();
+  if (target.readMeta) {
+    // config, me and worker may be written only at commit: read them back as committed.
+    const meta = await digestOf(target.readMeta(ref), signal);
+    if (meta.value !== copiedMeta.value) {
+      return failed(ref, 'verify', `committed, but what ${target.kind} holds now differs from the source (${copiedMeta.differences(meta).join(', ')}); the source was kept, run again with --overwrite`, copied);
+    }
+  }
   const done: SessionOutcome = { engine: ref.engine, name: ref.name, status: 'done', action, entries: copied.entries, bytes: copied.bytes };
   if (options.move) {
     // Parts of a session (config, me, worker) reach some targets only at commit: before the source

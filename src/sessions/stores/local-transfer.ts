@@ -104,6 +104,12 @@ export class LocalTransferStore implements SessionStore {
     yield* readMainRows(paths.mainDb, ref.name);
   }
 
+  async *readMeta(ref: SessionRef): AsyncIterable<SessionEntry> {
+    const paths = this.paths(ref);
+    yield await readConfigEntry(paths.sessionDir);
+    yield* readMainRows(paths.mainDb, ref.name);
+  }
+
   /** Where a WEBJS session's profile is: plus `<name>/session-<name>`, else core `default/session-<name>`. */
   webjsProfile(ref: SessionRef): string | undefined {
     if (ref.engine !== 'WEBJS') return undefined;

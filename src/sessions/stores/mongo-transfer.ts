@@ -111,6 +111,11 @@ export class MongoTransferStore implements SessionStore {
     yield* this.readMainRows(ref);
   }
 
+  async *readMeta(ref: SessionRef): AsyncIterable<SessionEntry> {
+    yield await this.readConfig(ref);
+    yield* this.readMainRows(ref);
+  }
+
   private async readConfig(ref: SessionRef): Promise<SessionEntry> {
     const document = await this.mainDb(ref).collection('sessions').findOne({ name: ref.name });
     if (!document) return { kind: 'config', name: 'config', value: null };

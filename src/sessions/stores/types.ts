@@ -52,6 +52,11 @@ export interface SessionStore {
   list(options: ListOptions): Promise<StoredSession[]>;
   /** Streams the session; throws EntryError for content that cannot be carried faithfully. */
   read(ref: SessionRef): AsyncIterable<SessionEntry>;
+  /**
+   * Only the session's config, me and worker entries, as committed. Stores that write those at
+   * commit (outside the staged copy) offer it, so the engine can check them after the commit.
+   */
+  readMeta?(ref: SessionRef): AsyncIterable<SessionEntry>;
   /** Whether the session is in use by a running WAHA (source side), with the evidence. */
   liveness(ref: SessionRef, nowMs: number): Promise<string | undefined>;
   /** Why this store cannot hold the engine (target side), or undefined. */
