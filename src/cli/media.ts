@@ -1,6 +1,5 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
-import { settingByKey } from '../config/settings.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from '../config/units.js';
 import { OperationError, UsageError } from '../errors.js';
 import type { CleanSummary } from '../media/clean.js';
@@ -111,8 +110,6 @@ function addCommonOptions(command: Command, defaultConcurrency?: number): void {
   command.option('--concurrency <n>', defaultConcurrency
     ? `HeadObject requests in flight (default: ${defaultConcurrency})`
     : 's3: session prefixes listed at once (default: 8); local: one thread lists while a second one unlinks');
-  const envFile = settingByKey('envFile');
-  command.addOption(new Option(envFile.flags, envFile.description));
   addSettingOptions(command, ['media', 's3']);
   addOutputOptions(command);
 }

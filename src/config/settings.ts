@@ -3,7 +3,8 @@
  * The CLI builds its options from this table, the loader resolves values from it, and the README's
  * configuration table mirrors it.
  */
-export type SettingGroup = 'sessions' | 'mongo' | 'media' | 's3' | 'health' | 'server';
+/** `general` settings (the .env file) belong to every command that reads settings. */
+export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'media' | 's3' | 'health' | 'server';
 
 export interface Setting {
   /** Property name in the parsed flags (commander's camelCase of the long flag). */
@@ -18,7 +19,7 @@ export interface Setting {
 }
 
 export const SETTINGS = [
-  { key: 'envFile', flags: '--env-file <path>', env: [], group: 'sessions',
+  { key: 'envFile', flags: '--env-file <path>', env: [], group: 'general',
     description: 'read settings from this .env file (default: ./.env when present)' },
   { key: 'sessionsDir', flags: '--sessions-dir <dir>', env: ['WAHA_LOCAL_STORE_BASE_DIR'], group: 'sessions',
     defaultValue: './.sessions', description: 'local session store base folder' },
@@ -65,7 +66,7 @@ export const SETTINGS = [
 export type SettingKey = (typeof SETTINGS)[number]['key'];
 
 export function settingsOf(groups: readonly SettingGroup[]): Setting[] {
-  return SETTINGS.filter((setting) => groups.includes(setting.group));
+  return SETTINGS.filter((setting) => setting.group === 'general' || groups.includes(setting.group));
 }
 
 export function settingByKey(key: SettingKey): Setting {
