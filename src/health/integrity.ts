@@ -1,11 +1,15 @@
 /**
- * `sessions.integrity` (extended): every local session's auth is readable and every NOWEB
- * `creds.json` parses. Deliberately small: it walks `<sessions dir>/<namespace>/<session>/`
- * one folder at a time (flat memory for thousands of sessions) and keeps the first problems.
+ * `sessions.integrity` (extended): every local session's auth is readable — NOWEB `creds.json`
+ * parses, GOWS `gows.db` opens, folders can be read — judged by the same readers `inspect` uses,
+ * so the check and the listing never disagree. Only a session's own trouble counts here; anomalies
+ * such as slug collisions are `inspect`'s business.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseCreds } from '../sessions/engines/noweb.js';
+import type { SessionsConfig } from '../config/config.js';
+import { ENGINES } from '../sessions/engines.js';
+import type { ProblemCode } from '../sessions/problems.js';
+import { inspectLocal } from '../sessions/stores/local.js';
 import type { CheckDetail } from './result.js';
 
 export interface IntegrityProblem {
@@ -14,58 +18,30 @@ export interface IntegrityProblem {
 }
 
 const MAX_PROBLEMS = 20;
+/** Problems that mean the auth could not be read as WAHA would read it. */
+const UNREADABLE: ReadonlySet<ProblemCode> = new Set(['creds-corrupt', 'sqlite-unreadable', 'unreadable', 'webjs-zip-corrupt']);
 
-export async function checkSessionsIntegrity(sessionsDir: string): Promise<CheckDetail> {
-  const base = path.resolve(sessionsDir);
-  let sessions = 0;
-  let creds = 0;
-  let problemCount = 0;
+export async function checkSessionsIntegrity(sessions: Pick<SessionsConfig, 'sessionsDir' | 'namespace' | 'sessionNamespace'>): Promise<CheckDetail> {
+  const base = path.resolve(sessions.sessionsDir);
+  if (!existsSync(base)) return { status: 'up', path: base, sessions: 0, creds: 0, problems: 0 };
+  const result = await inspectLocal({ ...sessions, sessionsDir: base, engines: ENGINES, concurrency: 4 });
   const problems: IntegrityProblem[] = [];
-  const report = (session: string, problem: string) => {
-    problemCount++;
-    if (problems.length < MAX_PROBLEMS) problems.push({ session, problem });
-  };
-  for await (const namespace of folders(base, report, '.')) {
-    for await (const session of folders(path.join(base, namespace), report, namespace)) {
-      sessions++;
-      const name = `${namespace}/${session}`;
-      const result = await readCreds(path.join(base, namespace, session, 'creds.json'));
-      if (result === 'absent') continue;
-      creds++;
-      if (result !== 'ok') report(name, result);
+  let problemCount = 0;
+  let creds = 0;
+  for (const session of result.sessions) {
+    if (session.details.keysByCategory?.creds || session.problems.some((item) => item.code === 'creds-corrupt')) creds++;
+    for (const item of session.problems) {
+      if (!UNREADABLE.has(item.code)) continue;
+      problemCount++;
+      const where = path.relative(base, session.details.location).split(path.sep).slice(0, 2).join('/');
+      if (problems.length < MAX_PROBLEMS) problems.push({ session: where, problem: item.message });
     }
   }
-  const detail: CheckDetail = { status: problemCount ? 'down' : 'up', path: base, sessions, creds, problems: problemCount };
+  const detail: CheckDetail = { status: problemCount ? 'down' : 'up', path: base, sessions: result.sessions.length, creds, problems: problemCount };
   if (problemCount) {
     detail.reason = 'unreadable';
     detail.first = problems;
     detail.detail = `${problemCount} session(s) with unreadable auth, e.g. ${problems[0]!.session}: ${problems[0]!.problem}`;
   }
   return detail;
-}
-
-/** Subfolders, one directory entry at a time; a folder that does not exist has none. */
-async function* folders(dir: string, report: (where: string, problem: string) => void, label: string): AsyncGenerator<string> {
-  let handle;
-  try {
-    handle = await fs.opendir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') report(label, `cannot list ${dir}: ${(error as NodeJS.ErrnoException).code}`);
-    return;
-  }
-  for await (const entry of handle) {
-    if (entry.isDirectory()) yield entry.name;
-  }
-}
-
-async function readCreds(file: string): Promise<'ok' | 'absent' | string> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'absent' : `creds.json is not readable (${code})`;
-  }
-  const creds = parseCreds(text);
-  return creds.ok ? 'ok' : creds.error;
 }

@@ -50,7 +50,7 @@ export async function runHealth(options: HealthRunOptions): Promise<HealthResult
     extended.push([CHECK.sessionsWritable, () => checkWritable(sessions.sessionsDir)]);
   }
   extended.push([CHECK.mediaWritable, () => checkWritable(media.mediaDir)]);
-  if (!mongo) extended.push([CHECK.sessionsIntegrity, () => checkSessionsIntegrity(sessions.sessionsDir)]);
+  if (!mongo) extended.push([CHECK.sessionsIntegrity, () => checkSessionsIntegrity(sessions)]);
   return healthResult([...results, ...(await runAll(extended))]);
 }
 

@@ -90,20 +90,29 @@ describe('sessions.integrity', () => {
     writeFileSync(path.join(base, 'noweb', 'default', 'creds.json'), JSON.stringify({ me: { id: '1@s.whatsapp.net' } }));
     mkdirSync(path.join(base, 'webjs', 'other'), { recursive: true });
     writeFileSync(path.join(base, 'noweb', 'waha.sqlite3'), '');
-    expect(await checkSessionsIntegrity(base)).toEqual({ status: 'up', path: base, sessions: 2, creds: 1, problems: 0 });
+    expect(await checkSessionsIntegrity({ sessionsDir: base })).toEqual({ status: 'up', path: base, sessions: 2, creds: 1, problems: 0 });
   });
 
   it('is down naming the session whose creds.json does not parse', async () => {
     const base = tmpDir();
     mkdirSync(path.join(base, 'noweb', 'broken'), { recursive: true });
     writeFileSync(path.join(base, 'noweb', 'broken', 'creds.json'), '{"noiseKey": ');
-    const detail = await checkSessionsIntegrity(base);
+    const detail = await checkSessionsIntegrity({ sessionsDir: base });
     expect(detail).toMatchObject({ status: 'down', sessions: 1, creds: 1, problems: 1, reason: 'unreadable' });
     expect(detail.first).toEqual([{ session: 'noweb/broken', problem: expect.stringMatching(/creds.json does not parse/) }]);
   });
 
+  it('is down for a GOWS session whose gows.db cannot be opened (the inspect readers decide)', async () => {
+    const base = tmpDir();
+    mkdirSync(path.join(base, 'gows', 'gopher'), { recursive: true });
+    writeFileSync(path.join(base, 'gows', 'gopher', 'gows.db'), 'this is not a database');
+    const detail = await checkSessionsIntegrity({ sessionsDir: base });
+    expect(detail).toMatchObject({ status: 'down', sessions: 1, problems: 1, reason: 'unreadable' });
+    expect(detail.first).toEqual([{ session: 'gows/gopher', problem: expect.stringMatching(/gows\.db/) }]);
+  });
+
   it('is up with no sessions when the folder does not exist', async () => {
-    expect(await checkSessionsIntegrity(path.join(tmpDir(), 'none'))).toMatchObject({ status: 'up', sessions: 0 });
+    expect(await checkSessionsIntegrity({ sessionsDir: path.join(tmpDir(), 'none') })).toMatchObject({ status: 'up', sessions: 0 });
   });
 });
 
