@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync 
 import { execSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, measure, ratio, requireOk, row, type Measured } from './media-bench-common.js';
+import { BIN, measure, ratio, requireOk, row, type Measured } from './common.js';
 
 const TOTAL = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 3);

@@ -7,7 +7,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startS3Proxy } from '../test/media/s3-proxy.js';
-import { BIN, measure, ratio, requireOk, row } from './media-bench-common.js';
+import { BIN, measure, ratio, requireOk, row } from './common.js';
 import { cloneBucket, ensureRclone, rcloneEnv, seedBucket, startBenchS3, wahaEnv } from './media-s3-fixture.js';
 
 const SESSIONS = Number(process.argv[2] ?? 10);

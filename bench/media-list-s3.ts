@@ -4,7 +4,7 @@
  * Requests counted by a proxy in front of s3rver. Run: npx tsc -p . && npx tsx bench/media-list-s3.ts
  */
 import { startS3Proxy } from '../test/media/s3-proxy.js';
-import { BIN, measure, ratio, requireOk, row } from './media-bench-common.js';
+import { BIN, measure, ratio, requireOk, row } from './common.js';
 import { ensureRclone, rcloneEnv, seedBucket, startBenchS3, wahaEnv } from './media-s3-fixture.js';
 
 const SESSIONS = Number(process.argv[2] ?? 10);
