@@ -16,6 +16,7 @@ process.env.SQLITE_USE_URI = '1';
 const require = createRequire(import.meta.url);
 export const Database = require('better-sqlite3') as typeof BetterSqlite3;
 export type Database = BetterSqlite3.Database;
+export type Statement = BetterSqlite3.Statement<unknown[]>;
 
 export function openReadOnly(file: string, timeoutMs = 2000): Database {
   const live = existsSync(`${file}-wal`) || existsSync(`${file}-journal`);

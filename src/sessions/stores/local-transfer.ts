@@ -256,7 +256,7 @@ async function* readMainRows(file: string, name: string): AsyncIterable<SessionE
   let me: { data: string } | undefined;
   let worker: { worker: string | null } | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    db = openReadOnly(file, 5000);
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
     if (tables.has('me')) me = db.prepare('SELECT data FROM me WHERE id = ?').get(name) as typeof me;
     if (tables.has('session_worker')) worker = db.prepare('SELECT worker FROM session_worker WHERE id = ?').get(name) as typeof worker;

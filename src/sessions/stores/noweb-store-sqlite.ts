@@ -2,7 +2,7 @@
  * The NOWEB store (`store.sqlite3`, waha-facts §1.3) as rows: each table's columns, with `data`
  * (BufferJSON text in SQLite) as a parsed tree, the shape the MongoDB collections hold (§2.3).
  */
-import Database from 'better-sqlite3';
+import { Database, openReadOnly, type Statement } from '../../util/sqlite.js';
 import { EntryError, type SessionEntry } from './types.js';
 
 /** WAHA's tables and their columns, in WAHA's order (`data` last). */
@@ -34,9 +34,9 @@ export function rowEntry(table: string, value: Record<string, unknown>): Extract
 }
 
 export async function* readStoreSqlite(file: string): AsyncIterable<SessionEntry> {
-  let db: Database.Database;
+  let db: Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    db = openReadOnly(file, 5000);
   } catch (error) {
     throw new EntryError('sqlite-unreadable', `${file}: ${(error as Error).message}`);
   }
@@ -70,7 +70,7 @@ export function writeStoreSqlite(file: string, rows: readonly Extract<SessionEnt
   try {
     db.pragma('journal_mode = WAL');
     db.exec(STORE_SCHEMA);
-    const statements = new Map<string, Database.Statement>();
+    const statements = new Map<string, Statement>();
     db.transaction(() => {
       for (const row of rows) {
         const columns = STORE_TABLES[row.table];
