@@ -53,14 +53,18 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   return backupToStream(options, options.output.stream, options.output.name);
 }
 
-async function backupToStream(options: BackupOptions, stream: Writable, name: string): Promise<BackupResult> {
-  const archive = await ArchiveTarget.open({
-    destination: stream,
+function openArchive(options: BackupOptions, destination: Writable): Promise<ArchiveTarget> {
+  return ArchiveTarget.open({
+    destination,
     passphrase: options.passphrase,
     scryptWorkFactor: options.scryptWorkFactor,
     tool: options.tool,
     source: { store: options.source.kind, location: options.source.location },
   });
+}
+
+async function backupToStream(options: BackupOptions, stream: Writable, name: string): Promise<BackupResult> {
+  const archive = await openArchive(options, stream);
   const result = await runTransfer(options, archive);
   if (result.interrupted) {
     archive.destroy(new Error('interrupted'));
@@ -85,13 +89,7 @@ async function backupToFile(options: BackupOptions, file: string): Promise<Backu
   }
   let keep = false;
   try {
-    const archive = await ArchiveTarget.open({
-      destination: stream,
-      passphrase: options.passphrase,
-      scryptWorkFactor: options.scryptWorkFactor,
-      tool: options.tool,
-      source: { store: options.source.kind, location: options.source.location },
-    });
+    const archive = await openArchive(options, stream);
     const result = await runTransfer(options, archive).catch((error) => {
       archive.destroy(error as Error);
       throw error;

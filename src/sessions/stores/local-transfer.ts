@@ -19,8 +19,8 @@ import { fileNameOf, parseKeyName } from '../engines/noweb-keys.js';
 import { walk } from '../../util/walk.js';
 import { Database, openReadOnly } from '../../util/sqlite.js';
 import { GOWS_DB } from '../engines/gows.js';
-import { analyseLocalSession, CONFIG_FILE, listLocalSessions } from './local.js';
-import { readMainDb, MAIN_DB } from './main-db.js';
+import { analyseLocalSession, CONFIG_FILE, listLocalSessions, parseSessionConfig } from './local.js';
+import { readMainDb, readSessionRows, MAIN_DB } from './main-db.js';
 import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from './noweb-store-sqlite.js';
 import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from './types.js';
 
@@ -252,19 +252,13 @@ function withMainDb<T>(file: string, work: (db: Database) => T): T {
 /** `me` and `session_worker` rows of one session, as entries (absent rows give no entry). */
 async function* readMainRows(file: string, name: string): AsyncIterable<SessionEntry> {
   if (!existsSync(file)) return;
-  let db: Database | undefined;
-  let me: { data: string } | undefined;
-  let worker: { worker: string | null } | undefined;
+  let rows: ReturnType<typeof readSessionRows>;
   try {
-    db = openReadOnly(file, 5000);
-    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
-    if (tables.has('me')) me = db.prepare('SELECT data FROM me WHERE id = ?').get(name) as typeof me;
-    if (tables.has('session_worker')) worker = db.prepare('SELECT worker FROM session_worker WHERE id = ?').get(name) as typeof worker;
+    rows = readSessionRows(file, name);
   } catch (error) {
     throw new EntryError('main-db-unreadable', `${file}: ${(error as Error).message}`);
-  } finally {
-    db?.close();
   }
+  const { me, worker } = rows;
   if (me) {
     let entity: { me?: unknown };
     try {
@@ -278,20 +272,17 @@ async function* readMainRows(file: string, name: string): AsyncIterable<SessionE
 }
 
 async function readConfigEntry(directory: string): Promise<SessionEntry> {
+  const file = path.join(directory, CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(path.join(directory, CONFIG_FILE), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'config', name: 'config', value: null };
-    throw new EntryError('unreadable', `${path.join(directory, CONFIG_FILE)}: ${(error as NodeJS.ErrnoException).code}`);
+    throw new EntryError('unreadable', `${file}: ${(error as NodeJS.ErrnoException).code}`);
   }
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new Error('not a JSON object');
-    return { kind: 'config', name: 'config', value: value as Record<string, unknown> | null };
-  } catch (error) {
-    throw new EntryError('config-corrupt', `${path.join(directory, CONFIG_FILE)} does not parse (${(error as Error).message})`);
-  }
+  const config = parseSessionConfig(text);
+  if (!config.ok) throw new EntryError('config-corrupt', `${file} ${config.error}`);
+  return { kind: 'config', name: 'config', value: config.value };
 }
 
 /** A session folder (or its staged copy) as entries: config, then the engine's auth. */

@@ -205,15 +205,23 @@ async function readConfig(directory: string, problems: Problem[]): Promise<Recor
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  try {
-    const config = JSON.parse(text) as unknown;
-    if (config === null) return null;
-    if (typeof config === 'object' && !Array.isArray(config)) return config as Record<string, unknown>;
-    problems.push(problem('config-corrupt', `${CONFIG_FILE} is not a JSON object`));
-  } catch (error) {
-    problems.push(problem('config-corrupt', `${CONFIG_FILE} does not parse (${(error as Error).message})`));
-  }
+  const config = parseSessionConfig(text);
+  if (config.ok) return config.value;
+  problems.push(problem('config-corrupt', `${CONFIG_FILE} ${config.error}`));
   return null;
+}
+
+/** `.waha.session.config.json` holds a JSON object, or the literal `null` (WAHA writes `config || null`). */
+export function parseSessionConfig(text: string): { ok: true; value: Record<string, unknown> | null } | { ok: false; error: string } {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: `does not parse (${(error as Error).message})` };
+  }
+  if (config === null) return { ok: true, value: null };
+  if (typeof config === 'object' && !Array.isArray(config)) return { ok: true, value: config as Record<string, unknown> };
+  return { ok: false, error: 'is not a JSON object' };
 }
 
 async function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNames: readonly string[]): Promise<void> {

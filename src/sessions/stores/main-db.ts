@@ -25,7 +25,7 @@ export function readMainDb(directory: string): MainDbContents {
   let db: Database | undefined;
   try {
     db = openReadOnly(file);
-    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
+    const tables = tableNames(db);
     if (tables.has('me')) {
       for (const row of db.prepare('SELECT id, data FROM me').iterate() as Iterable<{ id: string; data: string }>) {
         const me = parseMe(row.data);
@@ -43,6 +43,26 @@ export function readMainDb(directory: string): MainDbContents {
     db?.close();
   }
   return contents;
+}
+
+/** One session's raw rows, for copying it exactly (`me.data` is kept as WAHA wrote it). Throws when unreadable. */
+export function readSessionRows(file: string, name: string): { me?: { data: string }; worker?: { worker: string | null } } {
+  const db = openReadOnly(file, 5000);
+  try {
+    const tables = tableNames(db);
+    return {
+      me: tables.has('me') ? (db.prepare('SELECT data FROM me WHERE id = ?').get(name) as { data: string } | undefined) : undefined,
+      worker: tables.has('session_worker')
+        ? (db.prepare('SELECT worker FROM session_worker WHERE id = ?').get(name) as { worker: string | null } | undefined)
+        : undefined,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function tableNames(db: Database): Set<string> {
+  return new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
 }
 
 /** `me.data` is JSON of the whole entity: `{"id":"<session>","me":{"id":…,"pushName":…}}`. */
