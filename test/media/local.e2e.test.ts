@@ -1,6 +1,6 @@
 /** media list / clean on a local folder, through the built binary. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -233,18 +233,23 @@ describe('media (local) bad input', () => {
     expect(list.code).toBe(2);
   });
 
-  it.runIf(privileged)('an unreadable media folder is exit 1 with what to do (run as an unprivileged user)', async () => {
+  it.runIf(privileged)('an unreadable media folder is exit 1 with what to do (run without the override capabilities)', async () => {
     const dir = tempDir();
-    mkdirSync(path.join(dir, 'private'), { mode: 0o700 });
+    mkdirSync(path.join(dir, 'private'));
     writeLocal(dir, 'private/s/old.jpg', 'x', ago(2 * DAY));
+    chmodSync(path.join(dir, 'private'), 0o000);
+    // Still root (so the checkout, whatever its mode, stays readable) but without CAP_DAC_OVERRIDE /
+    // CAP_DAC_READ_SEARCH, so the folder's mode 000 refuses it as it would refuse WAHA's user.
+    const dropCaps = ['--inh-caps=-dac_override,-dac_read_search', '--bounding-set=-dac_override,-dac_read_search', '--'];
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'media', 'clean', '--older-than', '1d'], {
+      const child = spawn('setpriv', [...dropCaps, process.execPath, BIN, 'media', 'clean', '--older-than', '1d'], {
         env: { PATH: process.env.PATH, WHATSAPP_FILES_FOLDER: path.join(dir, 'private') },
       });
       let stderr = '';
       child.stderr.on('data', (chunk) => { stderr += chunk; });
       child.on('close', (code) => resolve({ code, stderr }));
     });
+    chmodSync(path.join(dir, 'private'), 0o700);
     expect(result.stderr).toMatch(/Cannot read the media folder .*private: EACCES/);
     expect(result.code).toBe(1);
     expect(files(dir)).toEqual(['private/s/old.jpg']);
