@@ -2,6 +2,7 @@
  * NOWEB (Baileys multi-file auth): what its auth data is, how keys are named, how to tell a
  * logged-in session (engine-auth-formats §1).
  */
+import { describeJsonError } from '../../util/json.js';
 
 /** Known key categories; names are split by the LONGEST matching prefix. */
 export const NOWEB_CATEGORIES = [
@@ -47,7 +48,7 @@ export function parseCreds(text: string): CredsState {
     if (!creds || typeof creds !== 'object' || Array.isArray(creds)) return { ok: false, error: 'creds.json is not a JSON object' };
     return { ok: true, creds: creds as Record<string, unknown> };
   } catch (error) {
-    return { ok: false, error: `creds.json does not parse (${(error as Error).message})` };
+    return { ok: false, error: `creds.json does not parse (${describeJsonError(error, text)})` };
   }
 }
 

@@ -18,6 +18,7 @@
 import type { Hash } from 'node:crypto';
 import type { Engine } from '../engines.js';
 import { ENGINES } from '../engines.js';
+import { parseJsonOrThrow } from '../../util/json.js';
 import type { SessionEntry } from './types.js';
 
 export const FORMAT_VERSION = 1;
@@ -120,7 +121,7 @@ export function parseEntryPath(tarPath: string): ParsedPath | { error: string } 
   } catch {
     return { error: 'bad session name encoding' };
   }
-  const parse = (data: Buffer): unknown => JSON.parse(data.toString('utf8'));
+  const parse = (data: Buffer): unknown => parseJsonOrThrow(data.toString('utf8'));
   const decode = (text: string) => decodeURIComponent(text);
   if (rest.length === 0) {
     if (kindPart === 'config.json') {

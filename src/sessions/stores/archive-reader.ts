@@ -12,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { UsageError } from '../../errors.js';
 import { SessionDigest } from '../../util/digest.js';
+import { parseJson as parseJsonText } from '../../util/json.js';
 import type { Engine } from '../engines.js';
 import { entryDigest } from '../transfer.js';
 import {
@@ -116,7 +117,7 @@ export async function readArchive(input: Readable, options: ReadArchiveOptions):
         }
         const header = parseJson<ArchiveHeader>(data);
         if (!header || header.format !== 'waha-storage-archive' || typeof header.formatVersion !== 'number') {
-          problems.push({ where: path, problem: 'the format header does not parse' });
+          problems.push({ where: path, problem: `the format header does not parse${syntaxNote(data)}` });
           stop = true;
         } else if (header.formatVersion > FORMAT_VERSION) {
           problems.push({ where: path, problem: `format version ${header.formatVersion} is newer than this tool reads (${FORMAT_VERSION}); upgrade waha-storage` });
@@ -130,7 +131,7 @@ export async function readArchive(input: Readable, options: ReadArchiveOptions):
       }
       if (path === MANIFEST_PATH) {
         manifest = parseJson<Manifest>(data) ?? undefined;
-        if (!manifest || !Array.isArray(manifest.sessions)) problems.push({ where: path, problem: 'the manifest does not parse' });
+        if (!manifest || !Array.isArray(manifest.sessions)) problems.push({ where: path, problem: `the manifest does not parse${syntaxNote(data)}` });
         continue;
       }
       if (manifest) problems.push({ where: path, problem: 'an entry after the manifest' });
@@ -217,9 +218,12 @@ function checkManifest(manifest: Manifest, seen: Map<string, Seen>, digests: Map
 }
 
 function parseJson<T>(data: Buffer): T | null {
-  try {
-    return JSON.parse(data.toString('utf8')) as T;
-  } catch {
-    return null;
-  }
+  const parsed = parseJsonText(data.toString('utf8'));
+  return parsed.ok ? parsed.value as T : null;
+}
+
+/** Where the JSON breaks, never what it holds. */
+function syntaxNote(data: Buffer): string {
+  const parsed = parseJsonText(data.toString('utf8'));
+  return parsed.ok ? '' : ` (${parsed.error})`;
 }

@@ -16,6 +16,7 @@ import { namespacesFor, type Engine } from '../engines.js';
 import * as noweb from '../engines/noweb.js';
 import * as webjs from '../engines/webjs.js';
 import { fileNameOf, parseKeyName } from '../engines/noweb-keys.js';
+import { describeJsonError } from '../../util/json.js';
 import { walk } from '../../util/walk.js';
 import { Database, openReadOnly } from '../../util/sqlite.js';
 import { GOWS_DB } from '../engines/gows.js';
@@ -264,7 +265,7 @@ async function* readMainRows(file: string, name: string): AsyncIterable<SessionE
     try {
       entity = JSON.parse(me.data) as { me?: unknown };
     } catch (error) {
-      throw new EntryError('main-db-unreadable', `${file}: the me row of "${name}" does not parse (${(error as Error).message})`);
+      throw new EntryError('main-db-unreadable', `${file}: the me row of "${name}" does not parse (${describeJsonError(error, me.data)})`);
     }
     if (entity?.me !== undefined && entity.me !== null) yield { kind: 'me', name: 'me', value: entity.me };
   }
@@ -319,7 +320,7 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
       value = JSON.parse(text);
     } catch (error) {
       const reason = name === noweb.CREDS_FILE ? 'creds-corrupt' : 'corrupt-file';
-      throw new EntryError(reason, `${full} does not parse (${(error as Error).message}); restore it from a backup`);
+      throw new EntryError(reason, `${full} does not parse (${describeJsonError(error, text)}); restore it from a backup`);
     }
     yield { kind: 'key', name: parsed.key, value };
   }

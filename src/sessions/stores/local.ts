@@ -16,6 +16,7 @@ import { sessionNameProblem } from '../names.js';
 import { markSlugCollisions } from '../collisions.js';
 import { problem, type Problem } from '../problems.js';
 import type { InspectResult, SessionReport } from '../report.js';
+import { describeJsonError } from '../../util/json.js';
 import { walk } from '../../util/walk.js';
 import { readMainDb, type MainDbContents } from './main-db.js';
 
@@ -217,7 +218,7 @@ export function parseSessionConfig(text: string): { ok: true; value: Record<stri
   try {
     config = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `does not parse (${(error as Error).message})` };
+    return { ok: false, error: `does not parse (${describeJsonError(error, text)})` };
   }
   if (config === null) return { ok: true, value: null };
   if (typeof config === 'object' && !Array.isArray(config)) return { ok: true, value: config as Record<string, unknown> };

@@ -2,6 +2,7 @@
  * The NOWEB store (`store.sqlite3`, waha-facts §1.3) as rows: each table's columns, with `data`
  * (BufferJSON text in SQLite) as a parsed tree, the shape the MongoDB collections hold (§2.3).
  */
+import { describeJsonError } from '../../util/json.js';
 import { Database, openReadOnly, type Statement } from '../../util/sqlite.js';
 import { EntryError, type SessionEntry } from './types.js';
 
@@ -50,7 +51,7 @@ export async function* readStoreSqlite(file: string): AsyncIterable<SessionEntry
           try {
             value.data = JSON.parse(row.data);
           } catch (error) {
-            throw new EntryError('corrupt-file', `${file}: ${table} row ${String(row.id)} holds data that does not parse (${(error as Error).message})`);
+            throw new EntryError('corrupt-file', `${file}: ${table} row ${String(row.id)} holds data that does not parse (${describeJsonError(error, row.data)})`);
           }
         }
         yield rowEntry(table, value);
