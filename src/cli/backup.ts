@@ -10,8 +10,11 @@ import { parseEngines } from '../sessions/engines.js';
 import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
+import { registerBackupPrune } from './backup-prune.js';
+import { expandTimePlaceholders, now } from './clock.js';
+import { requireNamed } from '../sessions/selection.js';
 import { confirmDestructive } from './confirm.js';
-import { assertWritable, openSessionStore, parseLayout, parseStoreWord } from './session-stores.js';
+import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireNamedIn, requireSessionsDir } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, parsePositiveInt, sessionOption } from './options.js';
 import { Reporter } from './reporter.js';
 
@@ -45,12 +48,13 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('write sessions (config, me, session_worker, auth) of a store into one checksummed archive (.tar.gz, optionally age-encrypted)')
     .argument('<store>', 'local or mongo')
-    .option('-o, --output <file|->', 'the archive file (written as <file>.partial, renamed when complete and verified), or - for stdout')
+    .option('-o, --output <file|->', 'the archive file (written as <file>.partial, renamed when complete and verified; {date} and {time} become YYYY-MM-DD and HHMMSS, UTC), or - for stdout')
     .addOption(sessionOption('only this session (repeatable; default: every session)'))
     .addOption(engineOption())
     .option('--encrypt', `encrypt with age (passphrase from ${PASSPHRASE_ENV}, --passphrase-file, or a prompt on a terminal)`)
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
     .option('--force', 'back up sessions that look in use (files changed in the last 60 s, a browser lock)')
+    .option('--overwrite', 'replace an existing --output file (--force is the in-use override); only a complete backup replaces it')
     .addOption(mongoTimeoutOption());
   backup.addOption(hiddenWorkFactor());
   addSettingOptions(backup, ['sessions', 'mongo']);
@@ -61,6 +65,9 @@ The archive holds, per session, its config, me, session_worker and auth in a sto
 and a manifest with every entry's size and SHA-256 and a digest per session. It restores into
 either store ("waha-storage restore"). The file is created with mode 0600: it holds credentials.
 With --output - the archive goes to stdout and every message to stderr.
+An existing --output file is refused (exit 2) unless --overwrite; even then it is replaced only by a
+complete backup (every session backed up and verified); otherwise it is left as it was (exit 1).
+A --session that is not in the store is exit 2; a backup with no session in it is not written (exit 1).
 Exit codes: 0 every session backed up, 3 some failed (the archive holds the others), 1 none could be
 backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
 
@@ -68,14 +75,20 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
   backup.action(action<BackupFlags>(async ({ options, config, reporter, signal }, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     const engines = parseEngines(options.engine);
-    if (!options.output) throw new UsageError('backup needs --output <file|->', { hint: 'e.g. --output sessions-$(date +%F).tar.gz, or --output - for stdout' });
+    if (!options.output) throw new UsageError('backup needs --output <file|->', { hint: 'e.g. --output sessions-{date}.tar.gz ({date} and {time} are filled in, UTC), or --output - for stdout' });
+    options.output = expandTimePlaceholders(options.output, now());
     const toStdout = options.output === '-';
     const out = toStdout ? new Reporter(options, { stdout: process.stderr, stderr: process.stderr, env: process.env }) : reporter;
     if (toStdout && process.stdout.isTTY) throw new UsageError('Refusing to write an archive to a terminal', { hint: 'redirect stdout (> file, | aws s3 cp - ...) or give --output <file>' });
     const { checkOutputPath, backup: runBackup } = await import('../sessions/stores/archive-backup.js');
-    if (!toStdout) checkOutputPath(options.output!);
+    if (!toStdout) checkOutputPath(options.output!, { overwrite: options.overwrite });
+    if (word === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
     const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
     const source = await openSessionStore(config, word, options.timeout ?? 5000);
+    await requireNamedIn(source, engines, options.session).catch(async (error) => {
+      await source.close().catch(() => {});
+      throw error;
+    });
     const spinner = await out.spinner(`backing up ${word}`);
     // main() ends the program quietly, with process.exitCode, when stdout is a closed pipe (`| head`).
     // For an archive on stdout that is a failure: the reader (e.g. `aws s3 cp -`) got an incomplete archive.
@@ -94,9 +107,11 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
         engines,
         names: options.session,
         force: options.force,
+        overwrite: options.overwrite,
         passphrase,
         scryptWorkFactor: options.scryptWorkFactor,
         tool: TOOL,
+        now,
         signal,
         onProgress: progress(out, spinner, 'backing up'),
       });
@@ -113,6 +128,16 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     });
     if (!result.interrupted && result.summary.done === 0 && result.summary.failed > 0) {
       throw new OperationError(`No session could be backed up from ${word}; no archive was written`, { hint: 'see the reasons above' });
+    }
+    if (!result.interrupted && result.summary.done === 0) {
+      throw new OperationError(`No session to back up in ${word} (${source.location}${options.engine?.length ? `, ${engines.join(', ')}` : ''}); no archive was written`, {
+        hint: 'check --sessions-dir / --mongo-url, --engine and the namespace; "waha-storage inspect" lists the sessions',
+      });
+    }
+    if (result.keptExisting) {
+      throw new OperationError(`${result.summary.failed} of ${result.summary.sessions} sessions could not be backed up; ${result.output} was left as it was (only a complete backup replaces an archive)`, {
+        hint: 'fix those sessions and run again, or write this backup to a new file',
+      });
     }
     process.exitCode = exitCodeOf(result);
   }));
@@ -137,6 +162,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     renderVerify(file, report, reporter);
     process.exitCode = report.problems.length ? ExitCode.partial : ExitCode.ok;
   }));
+  registerBackupPrune(backup);
 
   const restore = program
     .command('restore')
@@ -189,10 +215,7 @@ is not sound, 2 usage, 130 interrupted.`);
         signal,
       });
       source = archive;
-      const missing = (options.session ?? []).filter((name) => !archive.report.sessions.some((session) => session.name === name));
-      if (missing.length) {
-        throw new UsageError(`${describeInput(file)} holds no session ${missing.map((name) => `"${name}"`).join(', ')}`, { hint: 'run "waha-storage backup verify" on it to list its sessions' });
-      }
+      await requireNamed(archive.report.sessions, options.session, { description: `the archive ${describeInput(file)}` });
       const { transfer } = await import('../sessions/transfer.js');
       result = await transfer({
         source: archive, target, engines, names: options.session, overwrite: options.overwrite, force: options.force,

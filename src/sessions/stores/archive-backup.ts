@@ -24,10 +24,14 @@ export interface BackupOptions {
   engines: readonly Engine[];
   names?: readonly string[];
   force?: boolean;
+  /** Replace an existing output file, and only with a complete backup (every session done). */
+  overwrite?: boolean;
   concurrency?: number;
   passphrase?: string;
   scryptWorkFactor?: number;
   tool: { name: string; version: string };
+  /** The clock for the archive's creation time. */
+  now?: () => Date;
   signal?: AbortSignal;
   onProgress?: TransferOptions['onProgress'];
 }
@@ -38,14 +42,22 @@ export interface BackupResult extends TransferResult {
   /** The read-back check of a file output (null for a stream). */
   verified: ArchiveReport | null;
   manifest: Manifest | null;
+  /** An existing output was left as it was: the new backup was not complete (or not --overwrite). */
+  keptExisting?: boolean;
 }
 
-/** Fails early, with exit 2, when the output's folder is missing or not a folder. */
-export function checkOutputPath(file: string): void {
+/** Fails early, with exit 2, when the output's folder is missing or not a folder, or the output exists (unless `overwrite`). */
+export function checkOutputPath(file: string, options: { overwrite?: boolean; flag?: string } = {}): void {
+  const flag = options.flag ?? '--output';
   const folder = path.dirname(path.resolve(file));
   if (!existsSync(folder)) throw new UsageError(`The folder of --output ${file} does not exist`, { hint: `create ${folder} first, or choose another path` });
   if (!statSync(folder).isDirectory()) throw new UsageError(`--output ${file}: ${folder} is not a folder`, { hint: 'choose a path inside a folder' });
-  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--output ${file} is a folder`, { hint: 'give a file name, e.g. sessions.tar.gz' });
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`${flag} ${file} is a folder`, { hint: 'give a file name, e.g. sessions.tar.gz' });
+  if (existsSync(file) && !options.overwrite) {
+    throw new UsageError(`${flag} ${file} already exists; nothing was written`, {
+      hint: flag === '--output' ? 'choose a new file name, or add --overwrite to replace it (only a complete backup replaces it)' : 'choose a new file name, or move the old archive away first',
+    });
+  }
 }
 
 export async function backup(options: BackupOptions): Promise<BackupResult> {
@@ -60,6 +72,7 @@ function openArchive(options: BackupOptions, destination: Writable): Promise<Arc
     scryptWorkFactor: options.scryptWorkFactor,
     tool: options.tool,
     source: { store: options.source.kind, location: options.source.location },
+    now: options.now,
   });
 }
 
@@ -71,12 +84,17 @@ async function backupToStream(options: BackupOptions, stream: Writable, name: st
     return { ...result, output: name, encrypted: Boolean(options.passphrase), verified: null, manifest: null };
   }
   if (archive.failure) throw streamFailure(name, archive.failure);
+  if (result.summary.done === 0) {
+    // an archive without a session is not a backup: cut it off, so no reader takes it for one
+    archive.destroy(new Error('nothing to back up'));
+    return { ...result, output: name, encrypted: Boolean(options.passphrase), verified: null, manifest: null };
+  }
   const manifest = await archive.finish().catch((error: unknown) => { throw streamFailure(name, error); });
   return { ...result, output: name, encrypted: Boolean(options.passphrase), verified: null, manifest };
 }
 
 async function backupToFile(options: BackupOptions, file: string): Promise<BackupResult> {
-  checkOutputPath(file);
+  checkOutputPath(file, { overwrite: options.overwrite });
   const partial = `${file}.partial`;
   await rm(partial, { force: true });
   let stream: Writable;
@@ -104,7 +122,8 @@ async function backupToFile(options: BackupOptions, file: string): Promise<Backu
       archive.destroy(archive.failure);
       throw writeFailure(file, archive.failure);
     }
-    if (result.summary.done === 0 && result.summary.failed > 0) {
+    // an archive without a session is not a backup: none is written
+    if (result.summary.done === 0) {
       archive.destroy(new Error('nothing to back up'));
       return { ...result, ...base, verified: null, manifest: null };
     }
@@ -126,6 +145,10 @@ async function backupToFile(options: BackupOptions, file: string): Promise<Backu
       throw new OperationError(`The archive written to ${file} did not verify (${first.where}: ${first.problem}); it was removed`, {
         hint: 'check the disk and run the backup again',
       });
+    }
+    // only a complete backup replaces an archive that is there (it may be the last good one)
+    if (existsSync(file) && (!options.overwrite || result.summary.failed > 0)) {
+      return { ...result, ...base, verified, manifest, keptExisting: true };
     }
     await rename(partial, file);
     keep = true;
