@@ -5,6 +5,7 @@ import { registerMedia } from './media.js';
 import { registerMigrate } from './migrate.js';
 import { registerBackup } from './backup.js';
 import { registerPurge } from './purge.js';
+import { registerDiff } from './diff.js';
 
 /** Command groups; each registers its commands and imports its heavy modules only when run. */
-export const COMMANDS: ((program: Command) => void)[] = [registerInspect, registerHealth, registerMedia, registerMigrate, registerBackup, registerPurge];
+export const COMMANDS: ((program: Command) => void)[] = [registerInspect, registerHealth, registerMedia, registerMigrate, registerBackup, registerPurge, registerDiff];

@@ -1,0 +1,126 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Config } from '../config/config.js';
+import { formatBytes } from '../config/units.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { parseEngines, type Engine } from '../sessions/engines.js';
+import type { DiffResult, SessionDiff, SessionSide } from '../sessions/diff.js';
+import type { SessionStore } from '../sessions/stores/types.js';
+import { passphraseFor } from './backup.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
+import type { Reporter } from './reporter.js';
+import { openSessionStore } from './session-stores.js';
+
+interface DiffFlags {
+  session?: string[];
+  engine?: string[];
+  passphraseFile?: string;
+  timeout?: number;
+  concurrency?: number;
+}
+
+export function registerDiff(program: Command): void {
+  const diff = program
+    .command('diff')
+    .description('compare the sessions of two stores or archives entry by entry: same, changed (which entries; logged in before and after), missing, extra')
+    .argument('<a>', 'local, mongo, or an archive file (before, e.g. the backup made before an upgrade)')
+    .argument('<b>', 'local, mongo, or an archive file (after)')
+    .addOption(sessionOption('only this session (repeatable; default: every session on either side)'))
+    .addOption(engineOption())
+    .option('--passphrase-file <path>', 'passphrase of encrypted archives (first line; also WAHA_STORAGE_BACKUP_PASSPHRASE, or a prompt on a terminal)')
+    .addOption(concurrencyOption('sessions compared at once', 4))
+    .addOption(mongoTimeoutOption());
+  addSettingOptions(diff, ['sessions', 'mongo']);
+  addOutputOptions(diff);
+  diff.addHelpText('after', `
+Each session is read from both sides and compared by the transfer engine's digests of its entries
+(config, me, worker, auth keys, profile files, store rows). An archive is checked whole first.
+  same        identical on both sides
+  changed     in both, with entries that differ (listed), and the logged-in state on each side
+  missing     in a, not in b          extra   in b, not in a
+After WAHA has run, "changed" with logged in yes -> yes is normal (WAHA rewrites keys as it works);
+what matters is "missing" and a login lost (yes -> no).
+  waha-storage diff before-upgrade.tar.gz local
+Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be read, 2 usage, 130 interrupted.`);
+  diff.action(action<DiffFlags>(async ({ options, config, reporter, signal }, a: string, b: string) => {
+    const engines = parseEngines(options.engine);
+    const sides: SessionStore[] = [];
+    const spinner = await reporter.spinner(`comparing ${a} with ${b}`);
+    let result: DiffResult;
+    try {
+      for (const word of [a, b]) sides.push(await openSide(word, { config, options, engines, reporter, signal }));
+      const { diffStores } = await import('../sessions/diff.js');
+      result = await diffStores({ a: sides[0]!, b: sides[1]!, engines, names: options.session, concurrency: options.concurrency, signal });
+    } finally {
+      spinner.stop();
+      await Promise.allSettled(sides.map((side) => side.close()));
+    }
+    render(result, { a, b }, reporter);
+    const { sessions, same } = result.summary;
+    process.exitCode = result.interrupted ? ExitCode.interrupted : sessions === same ? ExitCode.ok : ExitCode.partial;
+  }));
+}
+
+async function openSide(word: string, context: { config: Config; options: DiffFlags; engines: Engine[]; reporter: Reporter; signal: AbortSignal }): Promise<SessionStore> {
+  if (word === 'local' || word === 'mongo') return openSessionStore(context.config, word, context.options.timeout ?? 5000);
+  if (!existsSync(word)) throw new UsageError(`"${word}" is neither a store (local, mongo) nor an archive file`, { hint: 'give local, mongo, or the path of an archive (./local for a file named local)' });
+  if (statSync(word).isDirectory()) throw new UsageError(`${word} is a folder, not an archive`, { hint: 'give local (with --sessions-dir) for a sessions folder, or an archive file' });
+  const { ArchiveSource } = await import('../sessions/stores/archive-source.js');
+  return ArchiveSource.open(createReadStream(word), {
+    where: word,
+    passphrase: () => passphraseFor(context.options, context.reporter, { confirm: false }),
+    names: context.options.session,
+    engines: context.engines,
+    signal: context.signal,
+  });
+}
+
+function render(result: DiffResult, sides: { a: string; b: string }, reporter: Reporter): void {
+  const { summary } = result;
+  if (reporter.json) {
+    reporter.document({ a: sides.a, b: sides.b, interrupted: result.interrupted, sessions: result.sessions, summary });
+    return;
+  }
+  if (result.sessions.length === 0) reporter.line('No sessions on either side.');
+  else {
+    reporter.table(['engine', 'session', 'status', 'logged in', 'entries', 'what differs'], result.sessions.map((session) => [
+      session.engine ?? '?',
+      session.name,
+      statusText(session, reporter),
+      loginText(session, reporter),
+      `${session.a?.entries ?? '-'} -> ${session.b?.entries ?? '-'}`,
+      changeText(session, reporter.verbose),
+    ]));
+  }
+  reporter.line(`${sides.a} -> ${sides.b}: ${summary.sessions} sessions: ${summary.same} same, ${summary.changed} changed, ${summary.missing} missing, ${summary.extra} extra` +
+    `${summary.unreadable ? `, ${summary.unreadable} unreadable` : ''}${summary.lostLogin ? `; ${summary.lostLogin} lost their login` : ''}`);
+  if (result.interrupted) reporter.warn('interrupted: the comparison is incomplete');
+}
+
+function statusText(session: SessionDiff, reporter: Reporter): string {
+  const colour = session.status === 'same' ? 'green' : session.status === 'changed' && !session.lostLogin ? 'yellow' : 'red';
+  return reporter.paint(colour, session.status);
+}
+
+function login(side: SessionSide | null): string {
+  if (!side) return '-';
+  return side.loggedIn === null ? '?' : side.loggedIn ? 'yes' : 'no';
+}
+
+function loginText(session: SessionDiff, reporter: Reporter): string {
+  const text = `${login(session.a)} -> ${login(session.b)}`;
+  return session.lostLogin ? reporter.paint('red', text) : text;
+}
+
+function changeText(session: SessionDiff, verbose: boolean): string {
+  if (session.message) return session.message;
+  if (session.status === 'missing') return `not in b (${formatBytes(session.a?.bytes ?? 0)})`;
+  if (session.status === 'extra') return `not in a (${formatBytes(session.b?.bytes ?? 0)})`;
+  if (session.status === 'same') return '';
+  const { differs, missing, extra } = session.changes;
+  const counts = [differs && `${differs} differ`, missing && `${missing} gone`, extra && `${extra} new`].filter(Boolean).join(', ');
+  const shown = verbose ? session.entries : session.entries.slice(0, 3);
+  const total = differs + missing + extra;
+  const sign = { differs: '~', missing: '-', extra: '+' } as const;
+  return `${counts}: ${shown.map((entry) => `${sign[entry.change]}${entry.id}`).join(' ')}${total > shown.length ? ' ...' : ''}`;
+}
