@@ -14,17 +14,21 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export interface ErrorDetails {
   hint?: string;
   cause?: unknown;
+  /** A stable word for scripts (`mongo-unreachable`, `authentication`, ...), printed as `error.code` with --json. */
+  code?: string;
 }
 
 export class WahaStorageError extends Error {
   readonly exitCode: ExitCode;
   readonly hint?: string;
+  readonly code?: string;
 
   constructor(message: string, exitCode: ExitCode, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = details.hint;
+    this.code = details.code;
   }
 }
 

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { redactObject } from '../config/redact.js';
 import { formatBytes } from '../config/units.js';
+import { ExitCode } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
+import { problem } from '../sessions/problems.js';
 import type { InspectResult, SessionReport } from '../sessions/report.js';
 import { parseStoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
+import { errorBody } from './errors.js';
 import type { Reporter } from './reporter.js';
 
 interface InspectFlags {
@@ -47,13 +50,20 @@ export function registerInspect(program: Command): void {
 }
 
 function render(result: InspectResult, options: InspectFlags, reporter: Reporter): void {
+  const failed = (result.failedStores ?? []).map((failure) => ({ store: failure.store, ...errorBody(failure.error) }));
+  if (failed.length) process.exitCode = ExitCode.partial;
   if (reporter.json) {
     reporter.document({
       sessions: result.sessions.map((session) => ({ ...session, config: redactObject(session.config) })),
-      problems: result.problems,
+      problems: [
+        ...result.problems,
+        ...failed.map(({ store, message, hint }) => ({ code: 'store-unreachable', store, message, hint: hint ?? problem('store-unreachable', '').hint })),
+      ],
+      ...(failed[0] ? { error: { code: failed[0].code, message: failed[0].message, hint: failed[0].hint, exitCode: ExitCode.partial } } : {}),
     });
     return;
   }
+  for (const { store, message, hint } of failed) reporter.error(`${store} not listed: ${message}${hint ? ` (${hint})` : ''}`);
   const single = options.session?.length === 1 && result.sessions.length > 0;
   if (single) {
     for (const session of result.sessions) renderDetail(session, reporter);

@@ -1,8 +1,7 @@
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode } from '../errors.js';
 import { COMMANDS } from './commands.js';
-import { handleError } from './errors.js';
+import { handleError, wantsJson } from './errors.js';
 import { Reporter } from './reporter.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -31,12 +30,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-      return;
-    }
-    // Errors thrown while commander parses (option value parsers) get the same handling as actions.
-    handleError(error, new Reporter(argv.includes('--verbose') ? { verbose: true } : {}));
+    // Commander's own usage errors and errors thrown while it parses (option value parsers) get
+    // the same handling as actions: the exit code, and with --json one document on stdout.
+    handleError(error, new Reporter({ json: wantsJson(argv), verbose: argv.includes('--verbose') || argv.includes('-v') }));
   }
 }
 

@@ -34,6 +34,10 @@ export class Reporter {
   readonly color: boolean;
   readonly stdoutIsTTY: boolean;
   readonly stderrIsTTY: boolean;
+  /** Set once a JSON document is on stdout, so a later failure does not print a second one. */
+  wroteDocument = false;
+  /** Set once an NDJSON line is on stdout: a later failure is then one more line, `{"type":"error",...}`. */
+  wroteNdjson = false;
 
   constructor(flags: OutputFlags, private readonly streams: Streams = { stdout: process.stdout, stderr: process.stderr, env: process.env }) {
     this.json = Boolean(flags.json);
@@ -52,11 +56,13 @@ export class Reporter {
 
   /** One JSON document on stdout, with the schema version first. */
   document(body: object): void {
+    this.wroteDocument = true;
     this.out(JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...body }, null, 2));
   }
 
   /** One NDJSON line on stdout (long listings piped to another program). */
   ndjson(record: object): void {
+    this.wroteNdjson = true;
     this.out(JSON.stringify(record));
   }
 

@@ -36,7 +36,7 @@ export async function openSessionStore(config: Config, word: StoreWord, timeoutM
 
 export function requireMongoUrl(config: Config): string {
   const url = config.sessions.mongoUrl;
-  if (!url) throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
+  if (!url) throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)', code: 'missing-setting' });
   return url;
 }
 

@@ -225,6 +225,7 @@ function validateMongoUrl(url: string, resolve: (key: SettingKey) => Resolved): 
     const key = resolve('mongoUrlFile').value ? 'mongoUrlFile' : 'mongoUrl';
     throw new UsageError(`Invalid MongoDB URL for ${describe(key, resolve(key))}: it must start with mongodb:// or mongodb+srv:// and name a host`, {
       hint: 'e.g. mongodb://user:password@host:27017',
+      code: 'bad-url',
     });
   }
 }

@@ -44,7 +44,7 @@ export function missingS3Setting(config: S3Config): string | undefined {
 
 export async function createS3Target(config: S3Config, options: { maxAttempts?: number } = {}): Promise<S3Target> {
   const missing = missingS3Setting(config);
-  if (missing) throw new UsageError(`S3 is not configured: set ${missing}`, { hint: 'the same variables the WAHA server uses' });
+  if (missing) throw new UsageError(`S3 is not configured: set ${missing}`, { hint: 'the same variables the WAHA server uses', code: 'missing-setting' });
   // The SDK's Node 22 notice is for developers, not for an operator's terminal or cron mail.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { S3Client } = await import('@aws-sdk/client-s3');

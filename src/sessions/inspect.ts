@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { SessionsConfig } from '../config/config.js';
 import { redact, redactUrl } from '../config/redact.js';
-import { OperationError, UsageError, WahaStorageError } from '../errors.js';
+import { ExitCode, OperationError, UsageError, WahaStorageError } from '../errors.js';
 import { connectMongo } from '../util/mongo.js';
 import type { Engine } from './engines.js';
 import type { InspectResult, SessionStoreKind } from './report.js';
@@ -25,7 +25,7 @@ export interface InspectOptions {
 
 export function selectStores(options: Pick<InspectOptions, 'store' | 'sessions' | 'onNote'>): SessionStoreKind[] {
   if (options.store === 'mongo' && !options.sessions.mongoUrl) {
-    throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)' });
+    throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)', code: 'missing-setting' });
   }
   if (options.store) return [options.store];
   if (!options.sessions.mongoUrl) return ['local'];
@@ -36,13 +36,26 @@ export function selectStores(options: Pick<InspectOptions, 'store' | 'sessions' 
   return ['local', 'mongo'];
 }
 
+/**
+ * With several stores, one that cannot be read does not hide the others: it is reported in
+ * `failedStores` (the CLI exits 3); only when every store fails is the first failure thrown.
+ */
 export async function inspect(options: InspectOptions): Promise<InspectResult> {
-  const result: InspectResult = { sessions: [], problems: [] };
-  for (const store of selectStores(options)) {
-    const part = store === 'local' ? await inspectLocalStore(options) : await inspectMongoStore(options);
+  const result: InspectResult = { sessions: [], problems: [], failedStores: [] };
+  const stores = selectStores(options);
+  for (const store of stores) {
+    let part: InspectResult;
+    try {
+      part = store === 'local' ? await inspectLocalStore(options) : await inspectMongoStore(options);
+    } catch (error) {
+      if (stores.length === 1 || !(error instanceof WahaStorageError) || error.exitCode === ExitCode.usage) throw error;
+      result.failedStores!.push({ store, error });
+      continue;
+    }
     result.sessions.push(...part.sessions);
     result.problems.push(...part.problems);
   }
+  if (result.failedStores!.length === stores.length) throw result.failedStores![0]!.error;
   return result;
 }
 

@@ -18,6 +18,7 @@ export type ProblemCode =
   | 'gows-multiple-devices'
   | 'webjs-zip-corrupt'
   | 'engine-unsupported-store'
+  | 'store-unreachable'
   | 'unreadable';
 
 export interface Problem {
@@ -42,6 +43,7 @@ const HINTS: Record<ProblemCode, string> = {
   'gows-multiple-devices': 'GOWS uses only the first device; remove the extra rows',
   'webjs-zip-corrupt': 'the RemoteAuth zip is damaged; the session will need a QR scan unless a backup exists',
   'engine-unsupported-store': 'WAHA cannot use this engine with this store',
+  'store-unreachable': 'the other stores are listed; fix the connection and run again to see this one',
   unreadable: 'check permissions on the path',
 };
 

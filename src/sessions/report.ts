@@ -1,3 +1,4 @@
+import type { WahaStorageError } from '../errors.js';
 import type { Engine } from './engines.js';
 import type { Problem } from './problems.js';
 
@@ -47,4 +48,11 @@ export interface SessionDetails {
 export interface InspectResult {
   sessions: SessionReport[];
   problems: Problem[];
+  /** Stores that could not be read while another one was (a Mongo outage beside a readable local store). */
+  failedStores?: StoreFailure[];
+}
+
+export interface StoreFailure {
+  store: SessionStoreKind;
+  error: WahaStorageError;
 }

@@ -5,7 +5,7 @@
  */
 import type { MongoClient } from 'mongodb';
 import { redact, redactUrl } from '../config/redact.js';
-import { OperationError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
 
 export type MongoFailure = 'refused' | 'authentication' | 'dns' | 'timeout' | 'tls' | 'other';
 
@@ -26,8 +26,9 @@ export async function connectMongo(url: string, options: ConnectOptions = {}): P
       appName: options.appName ?? 'waha-storage',
     });
   } catch (error) {
-    throw new OperationError(`Invalid MongoDB URL ${redactUrl(url)}: ${redact((error as Error).message)}`, {
+    throw new UsageError(`Invalid MongoDB URL ${redactUrl(url)}: ${redact((error as Error).message)}`, {
       hint: 'check --mongo-url / WHATSAPP_SESSIONS_MONGO_URL',
+      code: 'bad-url',
     });
   }
   try {
@@ -49,6 +50,16 @@ export function classifyMongoError(error: unknown): MongoFailure {
   return 'other';
 }
 
+/** `error.code` in --json output: scripts branch on reachability and credentials. */
+const FAILURE_CODE: Record<MongoFailure, string> = {
+  refused: 'mongo-unreachable',
+  authentication: 'authentication',
+  dns: 'mongo-unreachable',
+  timeout: 'mongo-unreachable',
+  tls: 'mongo-tls',
+  other: 'mongo-unreachable',
+};
+
 const FAILURE_TEXT: Record<MongoFailure, string> = {
   refused: 'connection refused (is the server running, and is the port right?)',
   authentication: 'authentication failed (check the user and password in the URL)',
@@ -68,6 +79,7 @@ export function mongoConnectError(url: string, error: unknown): OperationError {
   return new OperationError(`Cannot connect to MongoDB at ${redactUrl(url)}: ${describeMongoFailure(failure)}${detail}`, {
     hint: 'check --mongo-url / WHATSAPP_SESSIONS_MONGO_URL',
     cause: error,
+    code: FAILURE_CODE[failure],
   });
 }
 
