@@ -2,8 +2,11 @@
  * NOWEB key names. Files and MongoDB store lossy encodings of one logical Baileys key
  * (`creds` or `<category>-<id>`): files turn `/` into `__` and `:` into `-` (fixFileName), MongoDB
  * turns `.` into `-` (engine-auth-formats §1.2, §1.6, §1.7). Neither can be reversed blindly, so each
- * name is parsed per category, and accepted only when the round-trip rule holds: re-encoding the
- * logical key gives back the source name exactly, and the other store's name decodes to the same key.
+ * name is parsed per category against the shape of that category's ids (taken from Baileys), and
+ * accepted only when the decoding is the only one possible and the round-trip rule holds:
+ * re-encoding the logical key gives back the source name exactly, and the other store's name
+ * decodes to the same key. A name that fails is not guessed at: it stays that store's own name
+ * (a copy within the store keeps it byte for byte; a copy to the other store fails the session).
  */
 import { categoryOf } from './noweb.js';
 
@@ -27,7 +30,32 @@ export function encodeKey(key: string, store: KeyStore): string {
   return store === 'file' ? fileNameOf(key) : mongoKeyOf(key);
 }
 
-/** `<user>@<server>` with the server's `-` put back to `.` (servers never contain `-`: g.us, s.whatsapp.net, lid). */
+// Shapes of logical ids per category (Baileys 7). Users and devices never hold `-`, `.`, `:` or `/`,
+// group users may hold `-` (old `<creator>-<time>` ids), servers are dotted lower-case words.
+const SERVER = '[a-z]+(?:\\.[a-z]+)*';
+const ADDRESS = '[0-9A-Za-z]+(?:_\\d+)?'; // Signal address user: <user>[_<domainType>]
+const GROUP_JID = `[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*@${SERVER}`;
+const USER_JID = `[0-9A-Za-z]+(?::\\d+)?@${SERVER}`;
+const ID_SHAPES: Record<string, RegExp> = {
+  'pre-key': /^\d+$/,
+  session: new RegExp(`^${ADDRESS}\\.\\d+$`),
+  'identity-key': new RegExp(`^${ADDRESS}\\.\\d+$`),
+  'sender-key': new RegExp(`^${GROUP_JID}::${ADDRESS}::\\d+$`),
+  'sender-key-memory': new RegExp(`^${GROUP_JID}$`),
+  'app-state-sync-key': /^[A-Za-z0-9+/]+=*$/,
+  'app-state-sync-version': /^[a-z]+(?:_[a-z]+)*$/,
+  'lid-mapping': /^\d+(?:_reverse)?$/,
+  'device-list': /^[0-9A-Za-z]+$/,
+  tctoken: new RegExp(`^(?:__index|${USER_JID})$`),
+  'contacts-tc-token': new RegExp(`^(?:__index|${USER_JID})$`),
+};
+/**
+ * A category this tool does not know converts between stores only when neither encoding can have
+ * touched it: lower-case words, then one plain id (no `.`, `:`, `/`, `@`, `__`, no `-` in the id).
+ */
+const PLAIN_UNKNOWN = /^[a-z]+(?:-[a-z]+)*-[0-9A-Za-z]+(?:_[0-9A-Za-z]+)*$/;
+
+/** `<user>@<server>` with the server's `-` put back to `.` (servers never contain `-`). */
 function restoreServer(jid: string): string {
   const at = jid.lastIndexOf('@');
   if (at < 0) return jid;
@@ -38,6 +66,13 @@ function restoreServer(jid: string): string {
 function restoreAddress(id: string): string {
   const dash = id.lastIndexOf('-');
   return dash < 0 ? id : `${id.slice(0, dash)}.${id.slice(dash + 1)}`;
+}
+
+/** A user JID whose device separator `:` became `-` in a file name (users never contain `-`). */
+function restoreDevice(jid: string): string {
+  const at = jid.lastIndexOf('@');
+  if (at < 0) return jid;
+  return `${jid.slice(0, at).replace(/-/g, ':')}${jid.slice(at)}`;
 }
 
 /** The id part of a file name (stem without the category) decoded to the logical id. */
@@ -53,6 +88,9 @@ function idFromFile(category: string, id: string): string {
     }
     case 'app-state-sync-key':
       return id.replace(/__/g, '/'); // base64 ids: `_` never occurs in them
+    case 'tctoken':
+    case 'contacts-tc-token':
+      return id === '__index' ? id : restoreDevice(id);
     default:
       return id;
   }
@@ -73,7 +111,8 @@ function idFromMongo(category: string, id: string): string {
     case 'sender-key-memory':
       return restoreServer(id);
     case 'tctoken':
-      return id.startsWith('__') ? id : restoreServer(id);
+    case 'contacts-tc-token':
+      return id === '__index' ? id : restoreServer(id);
     default:
       return id;
   }
@@ -88,15 +127,27 @@ export function decodeKey(name: string, store: KeyStore): string | undefined {
   }
   if (stem === 'creds') return 'creds';
   const category = categoryOf(stem);
-  if (category === 'other') return stem; // unknown category: kept as it is, the round trip decides
+  if (category === 'other') return stem; // unknown category: kept as it is, the shape and round trip decide
   const id = stem.slice(category.length + 1);
   return `${category}-${store === 'file' ? idFromFile(category, id) : idFromMongo(category, id)}`;
 }
 
+/** Why a logical key is not of its category's shape (so its decoding would be a guess), or undefined. */
+function shapeProblem(key: string): string | undefined {
+  if (key === 'creds') return undefined;
+  const category = categoryOf(key);
+  if (category === 'other') {
+    return PLAIN_UNKNOWN.test(key) ? undefined : 'its category is unknown and its id holds characters that files or MongoDB rename';
+  }
+  const shape = ID_SHAPES[category];
+  const id = key.slice(category.length + 1);
+  return shape && !shape.test(id) ? `"${id}" is not the shape of a ${category} id` : undefined;
+}
+
 /**
  * Parses a stored name into its logical key and applies the round-trip rule: the name must be what
- * the logical key encodes to in its own store, and the key's name in every other store must decode
- * back to the same key. Anything else is reported, never guessed.
+ * the logical key encodes to in its own store, the key must have its category's id shape, and its
+ * name in every other store must decode back to the same key. Anything else is reported, never guessed.
  */
 export function parseKeyName(name: string, store: KeyStore): KeyParse {
   const key = decodeKey(name, store);
@@ -105,6 +156,8 @@ export function parseKeyName(name: string, store: KeyStore): KeyParse {
   if (back !== name) {
     return { ok: false, error: `key name "${name}" does not round-trip (read as "${key}", which is written as "${back}")` };
   }
+  const shape = shapeProblem(key);
+  if (shape) return { ok: false, error: `key name "${name}" cannot be decoded without guessing (${shape})` };
   for (const other of ['file', 'mongo'] as const) {
     if (other === store) continue;
     const encoded = encodeKey(key, other);
@@ -114,4 +167,11 @@ export function parseKeyName(name: string, store: KeyStore): KeyParse {
     }
   }
   return { ok: true, key };
+}
+
+/** A store's own name for a key that cannot be decoded: safe to use as that store's name again? */
+export function isStoreName(name: string, store: KeyStore): boolean {
+  if (name === '' || name.includes('\u0000')) return false;
+  if (store === 'mongo') return !name.startsWith('$') && name !== '_id';
+  return name.endsWith(JSON_SUFFIX) && !name.includes('/') && !name.includes('\\') && name !== JSON_SUFFIX;
 }

@@ -6,6 +6,8 @@
  *   sessions/<engine>/<session>/me.json          waha.sqlite3 `me.data.me` / mongo `me.me`
  *   sessions/<engine>/<session>/worker.json      session_worker.worker
  *   sessions/<engine>/<session>/keys/<key>.json  NOWEB auth, one logical Baileys key each
+ *   sessions/<engine>/<session>/key-files/<file>         NOWEB key file whose name cannot be decoded, under that name
+ *   sessions/<engine>/<session>/mongo-keys/<key>.json    the same for a MongoDB key
  *   sessions/<engine>/<session>/files/<path>     WEBJS profile files, GOWS gows.db snapshot, WPP files
  *   sessions/<engine>/<session>/rows/<table>/<id>.json   NOWEB store rows
  *   manifest.json                                last: every entry's path, size, SHA-256; a digest per session
@@ -19,6 +21,7 @@ import type { Hash } from 'node:crypto';
 import type { Engine } from '../engines.js';
 import { ENGINES } from '../engines.js';
 import { parseJsonOrThrow } from '../../util/json.js';
+import { isStoreName, parseKeyName } from '../engines/noweb-keys.js';
 import type { SessionEntry } from './types.js';
 
 export const FORMAT_VERSION = 1;
@@ -62,6 +65,10 @@ export interface Manifest extends Omit<ArchiveHeader, 'format'> {
   discarded: ManifestEntry[];
 }
 
+/** Folders of NOWEB keys kept under one store's own name (they could not be decoded without guessing). */
+const KEY_FILES = 'key-files';
+const MONGO_KEYS = 'mongo-keys';
+
 function encode(name: string): string {
   return encodeURIComponent(name);
 }
@@ -81,6 +88,8 @@ export function serializeEntry(engine: Engine | null, session: string, entry: Se
     case 'worker':
       return { path: `${prefix}worker.json`, data: json(entry.value) };
     case 'key':
+      if (entry.only?.store === 'file') return { path: `${prefix}${KEY_FILES}/${encode(entry.name)}`, data: json(entry.value) };
+      if (entry.only?.store === 'mongo') return { path: `${prefix}${MONGO_KEYS}/${encode(entry.name)}.json`, data: json(entry.value) };
       return { path: `${prefix}keys/${encode(entry.name)}.json`, data: json(entry.value) };
     case 'file':
       return { path: `${prefix}files/${entry.name}`, data: entry.data };
@@ -134,6 +143,19 @@ export function parseEntryPath(tarPath: string): ParsedPath | { error: string } 
   if (kindPart === 'keys' && rest.length === 1 && rest[0]!.endsWith('.json')) {
     const name = decode(rest[0]!.slice(0, -'.json'.length));
     return { engine, session, entry: (data) => ({ kind: 'key', name, value: parse(data) }) };
+  }
+  if ((kindPart === KEY_FILES || kindPart === MONGO_KEYS) && rest.length === 1) {
+    const store = kindPart === KEY_FILES ? 'file' : 'mongo';
+    let name: string;
+    try {
+      name = decode(store === 'file' ? rest[0]! : rest[0]!.replace(/\.json$/, ''));
+    } catch {
+      return { error: 'bad key name encoding' };
+    }
+    if ((store === 'mongo' && !rest[0]!.endsWith('.json')) || !isStoreName(name, store)) return { error: `not a ${store === 'file' ? 'key file' : 'MongoDB key'} name` };
+    const parsed = parseKeyName(name, store);
+    const why = parsed.ok ? `"${name}" was kept under its ${store === 'file' ? 'file' : 'MongoDB'} name` : parsed.error;
+    return { engine, session, entry: (data) => ({ kind: 'key', name, value: parse(data), only: { store, why } }) };
   }
   if (kindPart === 'files') {
     const name = rest.join('/');

@@ -15,7 +15,7 @@ import { OperationError } from '../../errors.js';
 import { namespacesFor, type Engine } from '../engines.js';
 import * as noweb from '../engines/noweb.js';
 import * as webjs from '../engines/webjs.js';
-import { fileNameOf, parseKeyName } from '../engines/noweb-keys.js';
+import { fileNameOf, isStoreName, parseKeyName } from '../engines/noweb-keys.js';
 import { describeJsonError } from '../../util/json.js';
 import { walk } from '../../util/walk.js';
 import { Database, openReadOnly } from '../../util/sqlite.js';
@@ -312,7 +312,6 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
       throw new EntryError('unknown-file', `${full} is not a NOWEB key file; move it out of the session folder (or back it up) and run again`);
     }
     const parsed = parseKeyName(name, 'file');
-    if (!parsed.ok) throw new EntryError('key-name', `${full}: ${parsed.error}`);
     const text = readFileSync(full, 'utf8'); // key files are small: sync is ~30x cheaper than fs/promises (bench/migrate)
     let value: unknown;
     try {
@@ -322,9 +321,18 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
       const reason = name === noweb.CREDS_FILE ? 'creds-corrupt' : 'corrupt-file';
       throw new EntryError(reason, `${full} does not parse (${describeJsonError(error, text)}); restore it from a backup`);
     }
-    yield { kind: 'key', name: parsed.key, value };
+    // an undecodable name stays the file's own name: a copy to files keeps it, one to MongoDB fails
+    yield parsed.ok ? { kind: 'key', name: parsed.key, value } : { kind: 'key', name, value, only: { store: 'file', why: `${full}: ${parsed.error}` } };
   }
   if (store) yield* readStoreSqlite(path.join(directory, noweb.STORE_FILE));
+}
+
+/** The file a key entry is written to: Baileys' name of its logical key, or the file name it came with. */
+function keyFileName(entry: Extract<SessionEntry, { kind: 'key' }>): string {
+  if (!entry.only) return fileNameOf(entry.name);
+  if (entry.only.store === 'file' && isStoreName(entry.name, 'file') && entry.name !== CONFIG_FILE) return entry.name;
+  const where = entry.only.store === 'mongo' ? 'MongoDB key' : 'key file name';
+  throw new EntryError('key-name', `the ${where} "${entry.name}" cannot be named as a file without guessing (${entry.only.why}); nothing was committed`);
 }
 
 /** SQLite side files: their content is taken through the backup API of the main file, never copied. */
@@ -401,7 +409,7 @@ class LocalStaged implements StagedSession {
         this.worker = entry.value;
         return;
       case 'key':
-        return this.queue(path.join(this.folder, fileNameOf(entry.name)), JSON.stringify(entry.value));
+        return this.queue(path.join(this.folder, keyFileName(entry)), JSON.stringify(entry.value));
       case 'file': {
         // WEBJS files are relative to the Chromium profile; GOWS and WPP files to the session folder
         const root = this.ref.engine === 'WEBJS' ? this.profileDir : this.folder;

@@ -18,7 +18,7 @@ import type { Db, Document, MongoClient } from 'mongodb';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { namespacesFor, type Engine } from '../engines.js';
-import { mongoKeyOf, parseKeyName } from '../engines/noweb-keys.js';
+import { isStoreName, mongoKeyOf, parseKeyName } from '../engines/noweb-keys.js';
 import * as webjs from '../engines/webjs.js';
 import { mainDatabase, sessionDatabase } from '../names.js';
 import { rowEntry, STORE_TABLES } from './noweb-store-sqlite.js';
@@ -265,8 +265,17 @@ async function* readNowebAuth(db: Db, prefix: string): AsyncIterable<SessionEntr
 
 function keyEntry(db: Db, mongoKey: string, value: unknown): SessionEntry {
   const parsed = parseKeyName(mongoKey, 'mongo');
-  if (!parsed.ok) throw new EntryError('key-name', `${db.databaseName}.auth: ${parsed.error}`);
+  // an undecodable key stays MongoDB's own name: a copy to MongoDB keeps it, one to files fails
+  if (!parsed.ok) return { kind: 'key', name: mongoKey, value, only: { store: 'mongo', why: `${db.databaseName}.auth: ${parsed.error}` } };
   return { kind: 'key', name: parsed.key, value };
+}
+
+/** The MongoDB key of a key entry: WAHA's name of its logical key, or the MongoDB key it came with. */
+function mongoKeyName(entry: Extract<SessionEntry, { kind: 'key' }>): string {
+  if (!entry.only) return mongoKeyOf(entry.name);
+  if (entry.only.store === 'mongo' && isStoreName(entry.name, 'mongo')) return entry.name;
+  const where = entry.only.store === 'file' ? 'key file' : 'MongoDB key';
+  throw new EntryError('key-name', `the ${where} "${entry.name}" cannot be named in MongoDB without guessing (${entry.only.why}); nothing was committed`);
 }
 
 /** The newest `RemoteAuth-<name>.zip` revision, unpacked: its files are the entries (zip contents, not zip bytes). */
@@ -382,7 +391,7 @@ class MongoStaged implements StagedSession {
         this.worker = entry.value;
         return;
       case 'key':
-        this.keys.push({ key: mongoKeyOf(entry.name), data: entry.value, type: 'kv' });
+        this.keys.push({ key: mongoKeyName(entry), data: entry.value, type: 'kv' });
         if (this.keys.length >= BATCH) await this.flushKeys();
         return;
       case 'row': {

@@ -15,8 +15,12 @@ export type SessionEntry =
   | { kind: 'me'; name: 'me'; value: unknown }
   /** session_worker.worker. */
   | { kind: 'worker'; name: 'worker'; value: string }
-  /** NOWEB auth: logical Baileys key and its BufferJSON tree. */
-  | { kind: 'key'; name: string; value: unknown }
+  /**
+   * NOWEB auth: logical Baileys key and its BufferJSON tree. With `only`, `name` is that store's own
+   * name (a file name with `.json`, or a MongoDB key) that cannot be decoded without guessing: it is
+   * carried as it is within that store (and archives), and a copy to the other store fails the session.
+   */
+  | { kind: 'key'; name: string; value: unknown; only?: { store: 'file' | 'mongo'; why: string } }
   /** WEBJS auth: a file of the Chromium profile, path relative to it with `/`. */
   | { kind: 'file'; name: string; data: Buffer }
   /** NOWEB store: a row of `table` (`data` as a BufferJSON tree); name is `<table>/<id>`. */
