@@ -135,6 +135,7 @@ function render(result: TransferResult, context: { source: StoreWord; target: St
       target: context.target,
       dryRun: context.dryRun,
       interrupted: result.interrupted,
+      ...(result.stopped ? { stopped: result.stopped } : {}),
       sessions: result.sessions,
       summary: result.summary,
       notes: [SAFETY],
@@ -157,6 +158,7 @@ function render(result: TransferResult, context: { source: StoreWord; target: St
   reporter.line(`${summary.sessions} sessions: ${summary.done} done, ${summary.planned} planned, ${summary.skipped} skipped, ${summary.failed} failed; ` +
     `${verb} ${summary.entries} entries (${formatBytes(summary.bytes)}) ${context.source} -> ${context.target}`);
   if (result.interrupted) reporter.warn('interrupted: committed sessions stay; run the same command again to continue');
+  if (result.stopped) reporter.error(`stopped: ${result.stopped.message}; ${result.stopped.hint ?? 'run again'}`);
   reporter.info(SAFETY);
 }
 

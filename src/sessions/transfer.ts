@@ -20,8 +20,8 @@ export interface SessionOutcome {
   reason?: string;
   /** For a person: what happened, where, what to do. */
   message?: string;
-  /** What the plan does (dry run) or did: copy, overwrite. */
-  action?: 'copy' | 'overwrite';
+  /** What the plan does (dry run) or did: copy, overwrite, or (with --move, the copy being there already) only remove the source. */
+  action?: 'copy' | 'overwrite' | 'remove-source';
   entries: number;
   bytes: number;
 }
@@ -40,6 +40,8 @@ export interface TransferResult {
   sessions: SessionOutcome[];
   summary: TransferSummary;
   interrupted: boolean;
+  /** Why the run stopped starting sessions (the target filled up, went read-only, ...): one line and a hint. */
+  stopped?: { reason: string; message: string; hint?: string };
 }
 
 export interface TransferOptions {
@@ -92,28 +94,42 @@ export async function transfer(options: TransferOptions): Promise<TransferResult
   }
   const limit = pLimit(Math.max(1, options.concurrency));
   let interrupted = false;
+  let stopped: TransferResult['stopped'];
   await Promise.all(listed.map((session, index) => limit(async () => {
     if (options.signal?.aborted) {
       interrupted = true;
       return;
     }
     const ref: SessionRef = { engine: session.engine, name: session.name };
+    if (stopped) {
+      outcomes[index] = failed(ref, 'not-attempted', `not attempted: ${options.target.location} failed first (${stopped.reason})`);
+      return;
+    }
     options.onProgress?.({ phase: 'start', session: ref });
     let outcome: SessionOutcome;
     try {
       outcome = await transferOne(session, collided.get(session.name), options, now);
     } catch (error) {
+      // only an uncommitted session can end here: transferOne returns an outcome for every commit
       if (error instanceof Interrupted || options.signal?.aborted) {
         interrupted = true;
         return;
       }
-      outcome = failed(ref, error instanceof EntryError ? error.reason : 'error', errorText(error));
+      outcome = failed(ref, reasonOf(error), errorText(error));
+      // a full or read-only target fails every further session the same way: stop starting them
+      if (error instanceof TargetWriteError && error.stopsRun) stopped ??= { reason: error.reason, message: error.message, hint: error.hint };
     }
     outcomes[index] = outcome;
     options.onProgress?.({ phase: 'end', session: ref, outcome });
   })));
   const sessions = outcomes.filter(Boolean);
-  return { sessions, summary: summarize(sessions), interrupted: interrupted || Boolean(options.signal?.aborted) };
+  return { sessions, summary: summarize(sessions), interrupted: interrupted || Boolean(options.signal?.aborted), ...(stopped ? { stopped } : {}) };
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof EntryError) return error.reason;
+  if (error instanceof TargetWriteError) return error.reason;
+  return 'error';
 }
 
 function summarize(sessions: SessionOutcome[]): TransferSummary {
@@ -136,7 +152,9 @@ function skipped(ref: SessionRef, reason: string, message: string, counts = { en
   return { engine: ref.engine, name: ref.name, status: 'skipped', reason, message, ...counts };
 }
 
+/** The error's line, with its hint when it has one (what to do next). */
 function errorText(error: unknown): string {
+  if (error instanceof WahaStorageError && error.hint) return `${error.message}; ${error.hint}`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -172,7 +190,20 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
       return undefined;
     });
     if (targetDigest && targetDigest.value === sourceDigest!.value) {
-      return skipped(ref, 'identical', `already in ${target.kind} with the same content`, counts());
+      if (!options.move) return skipped(ref, 'identical', `already in ${target.kind} with the same content`, counts());
+      // an earlier --move copied it and stopped before removing the source: the copy is done
+      if (options.dryRun) return { engine: ref.engine, name: ref.name, status: 'planned', action: 'remove-source', message: `already in ${target.kind} with the same content: only the source would be removed`, ...counts() };
+      return removeSource(ref, options, counts(), `already copied to ${target.kind} (same content); removed from ${source.kind}`);
+    }
+    const partial = targetDigest && partialSource(sourceDigest!, targetDigest);
+    if (partial) {
+      const where = `the copy in ${target.kind} is complete and the source in ${source.kind} looks partial (${partial.why}; an interrupted removal?)`;
+      if (options.move && partial.subset) {
+        if (options.dryRun) return { engine: ref.engine, name: ref.name, status: 'planned', action: 'remove-source', message: `${where}: the leftover would be removed`, ...counts() };
+        return removeSource(ref, options, counts(), `${where}: every entry it holds is in ${target.kind} too, so the leftover was removed`);
+      }
+      const next = partial.subset ? `run again with --move to finish removing it from ${source.kind}` : 'compare the two by hand before changing either';
+      return skipped(ref, 'source-partial', `${where}; both were kept: ${next}`, counts());
     }
     if (!options.overwrite) return skipped(ref, 'exists', `already in ${target.kind} with different content; use --overwrite to replace it`, counts());
     action = 'overwrite';
@@ -202,26 +233,60 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
     throw error;
   }
   await staged.commit();
-  if (target.readMeta) {
-    // config, me and worker may be written only at commit: read them back as committed.
-    const meta = await digestOf(target.readMeta(ref), signal);
-    if (meta.value !== copiedMeta.value) {
-      return failed(ref, 'verify', `committed, but what ${target.kind} holds now differs from the source (${copiedMeta.differences(meta).join(', ')}); the source was kept, run again with --overwrite`, copied);
-    }
-  }
+  // Committed: from here every path returns an outcome (an interrupt no longer drops the session).
+  return afterCommit(ref, options, copied, copiedMeta, action);
+}
+
+/** The checks after a commit and, with --move, the source's removal; never throws. */
+async function afterCommit(ref: SessionRef, options: TransferOptions, copied: SessionDigest, copiedMeta: SessionDigest, action: SessionOutcome['action']): Promise<SessionOutcome> {
+  const { source, target, signal } = options;
   const done: SessionOutcome = { engine: ref.engine, name: ref.name, status: 'done', action, entries: copied.entries, bytes: copied.bytes };
-  if (options.move) {
+  try {
+    if (target.readMeta) {
+      // config, me and worker may be written only at commit: read them back as committed (small: no interrupt).
+      const meta = await digestOf(target.readMeta(ref));
+      if (meta.value !== copiedMeta.value) {
+        return failed(ref, 'verify', `committed, but what ${target.kind} holds now differs from the source (${copiedMeta.differences(meta).join(', ')}); the source was kept, run again with --overwrite`, copied);
+      }
+    }
+    if (!options.move) return done;
+    const kept = { ...done, message: `copied; interrupted before removing it from ${source.kind}: run again with --move to remove it there` };
+    if (signal?.aborted) return kept;
     // Parts of a session (config, me, worker) reach some targets only at commit: before the source
     // goes, the committed session is read back once more and must equal what was copied.
-    const committed = await digestOf(target.read(ref), signal);
+    const committed = await digestOf(target.read(ref), signal).catch((error) => {
+      if (error instanceof Interrupted) return undefined;
+      throw error;
+    });
+    if (!committed) return kept;
     if (committed.value !== copied.value) {
       return failed(ref, 'verify', `the committed copy in ${target.kind} differs from the source (${copied.differences(committed).join(', ')}); the source was kept`, copied);
     }
-    try {
-      await source.remove(ref);
-    } catch (error) {
-      return failed(ref, 'remove-source', `copied and verified, but removing it from ${source.kind} failed: ${errorText(error)}; remove it by hand`, copied);
-    }
+  } catch (error) {
+    return failed(ref, 'verify', `committed to ${target.kind}, but reading it back failed (${errorText(error)}); the source was kept`, copied);
   }
-  return done;
+  return removeSource(ref, options, copied, undefined, action);
+}
+
+/** Removes the verified source; its failure is the session's (the copy stays committed). */
+async function removeSource(ref: SessionRef, options: TransferOptions, counts: { entries: number; bytes: number }, message?: string, action: SessionOutcome['action'] = 'remove-source'): Promise<SessionOutcome> {
+  try {
+    await options.source.remove(ref);
+  } catch (error) {
+    return failed(ref, 'remove-source', `copied and verified, but removing it from ${options.source.kind} failed: ${errorText(error)}; run again with --move to finish (or remove it by hand)`, counts);
+  }
+  return { engine: ref.engine, name: ref.name, status: 'done', action, ...(message ? { message } : {}), entries: counts.entries, bytes: counts.bytes };
+}
+
+/**
+ * Whether the source looks like the leftover of an interrupted removal while the target holds the
+ * complete copy: it lacks the target's creds, or has fewer entries. `subset`: every entry it has is
+ * in the target with the same content (removing it loses nothing).
+ */
+function partialSource(source: SessionDigest, target: SessionDigest): { why: string; subset: boolean } | undefined {
+  const credsMissing = target.has('key:creds') && !source.has('key:creds');
+  if (!credsMissing && source.entries >= target.entries) return undefined;
+  const { missing, differing } = target.compare(source);
+  const why = [credsMissing ? 'creds.json is missing' : '', `${source.entries} of ${target.entries} entries`].filter(Boolean).join(', ');
+  return { why, subset: missing === 0 && differing === 0 };
 }
