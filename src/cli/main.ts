@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (stream.listenerCount('error') > 1) return; // a pipeline writing into it (backup --output -) reports it
       throw error;
     });
   }

@@ -159,6 +159,7 @@ function render(result: TransferResult, context: { source: StoreWord; target: St
     `${verb} ${summary.entries} entries (${formatBytes(summary.bytes)}) ${context.source} -> ${context.target}`);
   if (result.interrupted) reporter.warn('interrupted: committed sessions stay; run the same command again to continue');
   if (result.stopped) reporter.error(`stopped: ${result.stopped.message}; ${result.stopped.hint ?? 'run again'}`);
+  if (result.stopped) reporter.error(`stopped: ${result.stopped.message}; ${result.stopped.hint ?? 'run again'}`);
   reporter.info(SAFETY);
 }
 

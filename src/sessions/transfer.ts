@@ -8,6 +8,8 @@ import pLimit from 'p-limit';
 import { canonicalJson, SessionDigest, sha256 } from '../util/digest.js';
 import type { Engine } from './engines.js';
 import { sessionNameProblem, slugCollisions } from './names.js';
+import { WahaStorageError } from '../errors.js';
+import { TargetWriteError } from '../util/write-errors.js';
 import { EntryError, type SessionEntry, type SessionRef, type SessionStore, type StoredSession } from './stores/types.js';
 
 export type TransferStatus = 'done' | 'skipped' | 'failed' | 'planned';

@@ -62,6 +62,22 @@ export class SessionDigest {
     return sha256(...[...this.byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, digest]) => `${id}=${digest}`));
   }
 
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Counts of `other`'s entries this digest lacks, holds with a different digest, and holds beyond `other`'s. */
+  compare(other: SessionDigest): { missing: number; differing: number; extra: number } {
+    let missing = 0;
+    let differing = 0;
+    for (const [id, digest] of other.byId) {
+      const mine = this.byId.get(id);
+      if (mine === undefined) missing++;
+      else if (mine !== digest) differing++;
+    }
+    return { missing, differing, extra: this.byId.size - (other.byId.size - missing) };
+  }
+
   /** Entry ids that differ, are missing, or are extra, compared with `other` (at most `limit`). */
   differences(other: SessionDigest, limit = 5): string[] {
     const found: string[] = [];

@@ -9,6 +9,7 @@ import { chmod, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { OperationError, UsageError } from '../../errors.js';
+import { targetWriteError } from '../../util/write-errors.js';
 import type { Engine } from '../engines.js';
 import { transfer, type TransferOptions, type TransferResult } from '../transfer.js';
 import type { Manifest } from './archive-format.js';
@@ -65,9 +66,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   return backupToStream(options, options.output.stream, options.output.name);
 }
 
-function openArchive(options: BackupOptions, destination: Writable): Promise<ArchiveTarget> {
+function openArchive(options: BackupOptions, destination: Writable, label: string): Promise<ArchiveTarget> {
   return ArchiveTarget.open({
     destination,
+    label,
     passphrase: options.passphrase,
     scryptWorkFactor: options.scryptWorkFactor,
     tool: options.tool,
@@ -77,7 +79,7 @@ function openArchive(options: BackupOptions, destination: Writable): Promise<Arc
 }
 
 async function backupToStream(options: BackupOptions, stream: Writable, name: string): Promise<BackupResult> {
-  const archive = await openArchive(options, stream);
+  const archive = await openArchive(options, stream, name);
   const result = await runTransfer(options, archive);
   if (result.interrupted) {
     archive.destroy(new Error('interrupted'));
@@ -107,7 +109,7 @@ async function backupToFile(options: BackupOptions, file: string): Promise<Backu
   }
   let keep = false;
   try {
-    const archive = await openArchive(options, stream);
+    const archive = await openArchive(options, stream, partial);
     const result = await runTransfer(options, archive).catch((error) => {
       archive.destroy(error as Error);
       throw error;
@@ -173,17 +175,9 @@ function runTransfer(options: BackupOptions, archive: ArchiveTarget): Promise<Tr
 }
 
 function writeFailure(file: string, error: unknown): OperationError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const hint = code === 'ENOSPC' ? 'free some disk space (or write elsewhere) and run again; the partial archive was removed'
-    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'the folder is not writable: choose another --output or fix its permissions'
-      : 'check the output path and the disk';
-  return new OperationError(`Cannot write the archive ${file}: ${code ?? (error as Error).message}`, { hint, cause: error });
+  return targetWriteError(file, error, 'the partial archive was removed');
 }
 
 function streamFailure(name: string, error: unknown): OperationError {
-  const code = (error as NodeJS.ErrnoException).code;
-  return new OperationError(`Cannot write the archive to ${name}: ${code ?? (error as Error).message}`, {
-    hint: code === 'EPIPE' ? 'the program reading the archive stopped before the end; the archive is incomplete, run the backup again' : 'the archive is incomplete; run the backup again',
-    cause: error,
-  });
+  return targetWriteError(name, error, 'what was written there is an incomplete archive: discard it');
 }

@@ -21,6 +21,7 @@ import {
   type ArchiveHeader, type Manifest, type ManifestEntry, type ManifestSession,
 } from './archive-format.js';
 import { encryptStream } from './archive-crypto.js';
+import { targetWriteError } from '../../util/write-errors.js';
 import type { Presence, SessionEntry, SessionRef, SessionStore, StagedSession, StoredSession } from './types.js';
 
 /** Fixed entry time: the same sessions give the same tar bytes (only header/manifest times differ). */
@@ -28,6 +29,8 @@ const ENTRY_TIME = new Date('2000-01-01T00:00:00Z');
 
 export interface ArchiveWriterOptions {
   destination: Writable;
+  /** The destination for messages (a file name, stdout). */
+  label?: string;
   /** Encrypt with age using this passphrase. */
   passphrase?: string;
   /** scrypt work factor for age (tests lower it; default: age's). */
@@ -54,9 +57,11 @@ export class ArchiveTarget implements SessionStore {
   failure: Error | undefined;
   /** Bytes of entry content written so far (progress). */
   contentBytes = 0;
+  readonly label: string;
 
   private constructor(private readonly options: ArchiveWriterOptions, done: Promise<void>) {
     this.done = done;
+    this.label = options.label ?? 'the archive';
     this.header = {
       format: 'waha-storage-archive',
       formatVersion: FORMAT_VERSION,
@@ -198,7 +203,10 @@ class ArchiveStaged implements StagedSession {
 
   async write(entry: SessionEntry): Promise<void> {
     const { path, data } = serializeEntry(this.ref.engine, this.ref.name, entry);
-    const { entryDigest: fileDigest, ...listed } = await this.archive.add(path, data);
+    const { entryDigest: fileDigest, ...listed } = await this.archive.add(path, data).catch((error: unknown) => {
+      // the destination failed (a full disk, a closed pipe): typed, so the run stops starting sessions
+      throw this.archive.failure ? targetWriteError(this.archive.label, this.archive.failure, 'the archive is incomplete') : error;
+    });
     this.files.push(listed);
     // digest what was serialized, parsed back the way a restore parses it (a file's bytes are
     // stored as they are: its digest came with the manifest's SHA-256, in the same pass)

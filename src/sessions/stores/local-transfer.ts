@@ -23,9 +23,12 @@ import { GOWS_DB } from '../engines/gows.js';
 import { analyseLocalSession, CONFIG_FILE, listLocalSessions, parseSessionConfig } from './local.js';
 import { readMainDb, readSessionRows, MAIN_DB } from './main-db.js';
 import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from './noweb-store-sqlite.js';
+import { targetWriteError } from '../../util/write-errors.js';
 import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from './types.js';
 
 export const STAGING_FOLDER = '.waha-storage-staging';
+/** A session being removed: `<staging>/<session ns>/<name>.removing-<hex>/` (renamed there first, so WAHA sees it go at once). */
+export const REMOVING = /^(.+)\.removing-[0-9a-f]{8}$/;
 const LIVE_WINDOW_MS = 60_000;
 const WRITE_PARALLEL = 32;
 
@@ -81,6 +84,7 @@ export class LocalTransferStore implements SessionStore {
     if (!existsSync(this.options.sessionsDir)) {
       throw new OperationError(`The sessions dir ${this.options.sessionsDir} does not exist`, { hint: "set --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR to WAHA's .sessions folder" });
     }
+    for (const engine of options.engines) await this.finishRemovals(this.paths({ engine, name: '' }));
     const refs = await listLocalSessions({ ...this.options, engines: options.engines, sessions: options.names, concurrency: 1 });
     const sessions: StoredSession[] = [];
     const mainDbs = new Map<string, ReturnType<typeof readMainDb>>();
@@ -152,6 +156,7 @@ export class LocalTransferStore implements SessionStore {
     const layout = ref.engine === 'WEBJS' ? this.layoutFor(ref) : 'plus';
     const folder = path.join(paths.stagingRoot, ref.name);
     try {
+      await this.finishRemovals(paths);
       await rm(folder, { recursive: true, force: true });
       if (existsSync(paths.stagingRoot)) {
         for (const leftover of await readdir(paths.stagingRoot)) {
@@ -176,17 +181,35 @@ export class LocalTransferStore implements SessionStore {
     return others.length ? 'core' : 'plus';
   }
 
+  /**
+   * Removes the session as WAHA's delete would, in a way WAHA sees as one step: the folder (and a
+   * core-layout profile) is renamed into a trash folder under the staging root first, then its
+   * me/session_worker rows go in one transaction, then the trash is deleted. A kill at any point
+   * leaves either the whole session or a trash folder that the next run deletes (finishRemovals).
+   */
   async remove(ref: SessionRef): Promise<void> {
     const paths = this.paths(ref);
+    await this.finishRemovals(paths);
+    const trash = path.join(paths.stagingRoot, `${ref.name}.removing-${randomBytes(4).toString('hex')}`);
+    await mkdir(trash, { recursive: true });
     const profile = this.webjsProfile(ref);
-    if (profile) await rm(profile, { recursive: true, force: true });
-    await removeSessionEntries(paths.sessionDir, ref.name, { keepConfig: false });
-    if (existsSync(paths.mainDb)) {
-      withMainDb(paths.mainDb, (db) => {
-        db.prepare('DELETE FROM me WHERE id = ?').run(ref.name);
-        db.prepare('DELETE FROM session_worker WHERE id = ?').run(ref.name);
-      });
+    // auth first: a core-layout profile lives outside the session folder
+    if (profile && !profile.startsWith(paths.sessionDir + path.sep)) await rename(profile, path.join(trash, 'profile'));
+    if (existsSync(paths.sessionDir)) await moveSessionFolder(paths.sessionDir, ref.name, path.join(trash, 'session'));
+    deleteMainRows(paths.mainDb, ref.name);
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  private readonly finishing = new Map<string, Promise<void>>();
+
+  /** Finishes removals an earlier run started (once per staging root and run). */
+  finishRemovals(paths: Paths): Promise<void> {
+    let finishing = this.finishing.get(paths.stagingRoot);
+    if (!finishing) {
+      finishing = finishRemovalsIn(paths);
+      this.finishing.set(paths.stagingRoot, finishing);
     }
+    return finishing;
   }
 
   /** Removes the staging folders a run left empty (journals of unfinished commits stay). */
@@ -196,6 +219,42 @@ export class LocalTransferStore implements SessionStore {
     for (const entry of await readdir(root)) await rmEmpty(path.join(root, entry));
     await rmEmpty(root);
   }
+}
+
+/**
+ * Moves a session folder to `to` in one rename; the WEBJS core-layout `default/` folder, which also
+ * holds other sessions' profiles, entry by entry around those (its own profile first).
+ */
+async function moveSessionFolder(sessionDir: string, name: string, to: string): Promise<void> {
+  const entries = await readdir(sessionDir, { withFileTypes: true });
+  const foreign = (entry: Dirent) => entry.isDirectory() && entry.name.startsWith(webjs.PROFILE_PREFIX) && entry.name !== webjs.profileFolder(name);
+  if (!entries.some(foreign)) {
+    await rename(sessionDir, to);
+    return;
+  }
+  await mkdir(to, { recursive: true });
+  const own = entries.filter((entry) => !foreign(entry)).sort((a, b) => Number(b.name === webjs.profileFolder(name)) - Number(a.name === webjs.profileFolder(name)));
+  for (const entry of own) await rename(path.join(sessionDir, entry.name), path.join(to, entry.name));
+}
+
+/** The trash folders of interrupted removals: their rows go (unless the session is back since), then the folder. */
+async function finishRemovalsIn(paths: Paths): Promise<void> {
+  if (!existsSync(paths.stagingRoot)) return;
+  for (const entry of await readdir(paths.stagingRoot)) {
+    const name = REMOVING.exec(entry)?.[1];
+    if (!name) continue;
+    const back = existsSync(path.join(paths.sessionRoot, name)) || existsSync(path.join(paths.sessionRoot, webjs.CORE_LAYOUT_FOLDER, webjs.profileFolder(name)));
+    if (!back) deleteMainRows(paths.mainDb, name);
+    await rm(path.join(paths.stagingRoot, entry), { recursive: true, force: true });
+  }
+}
+
+function deleteMainRows(mainDb: string, name: string): void {
+  if (!existsSync(mainDb)) return;
+  withMainDb(mainDb, (db) => {
+    db.prepare('DELETE FROM me WHERE id = ?').run(name);
+    db.prepare('DELETE FROM session_worker WHERE id = ?').run(name);
+  });
 }
 
 /**
@@ -231,11 +290,7 @@ function journalFile(paths: Paths, name: string): string {
 }
 
 function writeError(where: string, error: unknown): OperationError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const hint = code === 'ENOSPC' ? 'free some disk space and run again; nothing was changed'
-    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'the target is not writable: run as the user WAHA runs as, or fix its permissions'
-      : 'check the target folder';
-  return new OperationError(`Cannot write to ${where}: ${code ?? (error as Error).message}`, { hint, cause: error });
+  return targetWriteError(where, error, 'nothing of this session was committed');
 }
 
 function withMainDb<T>(file: string, work: (db: Database) => T): T {
@@ -425,7 +480,9 @@ class LocalStaged implements StagedSession {
   }
 
   private async queue(file: string, data: string | Buffer): Promise<void> {
-    this.pending.push(writeFile(file, data).catch((error) => { throw writeError(this.folder, error); }));
+    const writing = writeFile(file, data).catch((error) => { throw writeError(this.folder, error); });
+    writing.catch(() => {}); // observed by drain(); a rejection before then is not an uncaught one
+    this.pending.push(writing);
     if (this.pending.length >= WRITE_PARALLEL) await this.drain();
   }
 
@@ -469,6 +526,18 @@ class LocalStaged implements StagedSession {
       await rename(from, to);
       moved.push([from, to]);
     };
+    // put the old copy back and the new one into staging (abort removes it): the target is as before
+    const rollBack = async () => {
+      let restored = true;
+      for (const [from, to] of moved.reverse()) {
+        if (!existsSync(from)) await rename(to, from).catch(() => { restored = false; });
+      }
+      if (restored) {
+        await rm(journal, { force: true });
+        await rm(trash, { recursive: true, force: true });
+        await rm(this.folder, { recursive: true, force: true });
+      }
+    };
     try {
       await writeFile(journal, JSON.stringify({ session: this.ref.name, startedAt: new Date().toISOString(), pid: process.pid }));
       await mkdir(sessionRoot, { recursive: true });
@@ -483,20 +552,17 @@ class LocalStaged implements StagedSession {
       if (this.layout === 'core' && existsSync(this.profileDir)) {
         const coreFolder = path.join(sessionRoot, webjs.CORE_LAYOUT_FOLDER);
         await mkdir(coreFolder, { recursive: true });
-        await rename(this.profileDir, path.join(coreFolder, webjs.profileFolder(this.ref.name)));
+        await move(this.profileDir, path.join(coreFolder, webjs.profileFolder(this.ref.name)));
       }
       if (this.ref.name === webjs.CORE_LAYOUT_FOLDER && this.layout === 'core' && existsSync(sessionDir)) {
         // core `default/` also holds other sessions' profiles: only the config file is ours
-        await rename(path.join(this.folder, CONFIG_FILE), path.join(sessionDir, CONFIG_FILE));
-        await rm(this.folder, { recursive: true, force: true });
+        await move(path.join(this.folder, CONFIG_FILE), path.join(sessionDir, CONFIG_FILE));
       } else {
-        await rename(this.folder, sessionDir);
+        await move(this.folder, sessionDir);
       }
     } catch (error) {
-      // put the old copy back; the journal stays, so a rerun knows this session is unfinished
-      for (const [from, to] of moved.reverse()) {
-        if (!existsSync(from)) await rename(to, from).catch(() => {});
-      }
+      // when the old copy cannot be put back, the journal stays, so a rerun knows this session is unfinished
+      await rollBack();
       throw writeError(sessionDir, error);
     }
     try {
@@ -514,13 +580,18 @@ class LocalStaged implements StagedSession {
         }
       });
     } catch (error) {
-      throw new OperationError(`The session folder ${sessionDir} is in place but ${mainDb} could not be updated: ${(error as Error).message}`, {
-        hint: 'stop WAHA (it may hold the database) and run the command again to finish this session',
-        cause: error,
-      });
+      await rollBack();
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new OperationError(`${mainDb} is locked, so the session could not be committed: ${(error as Error).message}`, {
+          hint: 'stop WAHA (it holds the database) and run the command again; nothing of this session was committed',
+          cause: error,
+        });
+      }
+      throw writeError(mainDb, error);
     }
     await rm(journal, { force: true });
     await rm(trash, { recursive: true, force: true });
+    if (this.ref.name === webjs.CORE_LAYOUT_FOLDER && this.layout === 'core') await rm(this.folder, { recursive: true, force: true });
   }
 
   async abort(): Promise<void> {

@@ -26,6 +26,8 @@ import { EntryError, type ListOptions, type Presence, type SessionEntry, type Se
 
 export const STAGE_PREFIX = 'wst_';
 export const INCOMPLETE_MARKER = 'waha_storage_incomplete';
+/** In the main database: one document per session being removed (`_id`: its database), until it is gone. */
+export const REMOVALS = 'waha_storage_removals';
 const BATCH = 1000;
 const LIVE_WINDOW_MS = 60_000;
 const ZIP_BACKLOG = 16 * 1024 * 1024;
@@ -84,6 +86,7 @@ export class MongoTransferStore implements SessionStore {
   }
 
   async list(options: ListOptions): Promise<StoredSession[]> {
+    for (const engine of options.engines) await this.finishRemovals({ engine, name: '' });
     const { inspectMongo } = await import('./mongo.js');
     const result = await inspectMongo({ ...this.options, engines: options.engines, sessions: options.names, concurrency: 4 });
     const sessions: StoredSession[] = [];
@@ -155,6 +158,7 @@ export class MongoTransferStore implements SessionStore {
   }
 
   async stage(ref: SessionRef, options: { replace: boolean }): Promise<StagedSession> {
+    await this.finishRemovals(ref);
     return guarded(this.sessionDb(ref).databaseName, () => this.stageIn(this.sessionDb(ref), ref, options));
   }
 
@@ -175,17 +179,60 @@ export class MongoTransferStore implements SessionStore {
     return new MongoStaged(this, ref, db, options.replace, wasLeftover);
   }
 
+  /**
+   * Removes the session so that WAHA never sees half of it: the removal is recorded, the `sessions`
+   * document goes first (WAHA no longer lists the session), then `me` and `session_worker`, then
+   * the session's database in one drop. A run killed in between is finished by finishRemovals.
+   */
   async remove(ref: SessionRef): Promise<void> {
-    await this.sessionDb(ref).dropDatabase();
+    await this.finishRemovals(ref);
     const main = this.mainDb(ref);
-    await main.collection('session_worker').deleteMany({ id: ref.name });
-    await main.collection('me').deleteMany({ session: ref.name });
-    await main.collection('sessions').deleteMany({ name: ref.name });
+    const database = this.sessionDb(ref).databaseName;
+    const removals = main.collection<{ _id: string; session: string; startedAt: Date }>(REMOVALS);
+    await removals.replaceOne({ _id: database }, { session: ref.name, startedAt: new Date() }, { upsert: true });
+    await removeSession(main, this.client.db(database), ref.name);
+    await removals.deleteOne({ _id: database });
+  }
+
+  private readonly finishing = new Map<string, Promise<void>>();
+
+  /** Finishes removals an earlier run started in the session's main database (once per run). */
+  finishRemovals(ref: SessionRef): Promise<void> {
+    const main = this.mainDb(ref);
+    let finishing = this.finishing.get(main.databaseName);
+    if (!finishing) {
+      finishing = guarded(main.databaseName, () => finishRemovalsIn(this.client, main));
+      this.finishing.set(main.databaseName, finishing);
+    }
+    return finishing;
   }
 
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+async function removeSession(main: Db, db: Db, name: string): Promise<void> {
+  await main.collection('sessions').deleteMany({ name });
+  await main.collection('me').deleteMany({ session: name });
+  await main.collection('session_worker').deleteMany({ id: name });
+  await db.dropDatabase();
+}
+
+/**
+ * A removal that was recorded but not finished: when its `sessions` document is gone, the rest goes
+ * too; when it is still there, nothing was removed yet and the session stays as it is.
+ */
+async function finishRemovalsIn(client: MongoClient, main: Db): Promise<void> {
+  const names = (await main.listCollections({ name: REMOVALS }, { nameOnly: true }).toArray()).map((collection) => collection.name);
+  if (!names.includes(REMOVALS)) return;
+  const removals = main.collection<{ _id: string; session: string }>(REMOVALS);
+  for await (const removal of removals.find({})) {
+    const listed = await main.collection('sessions').countDocuments({ name: removal.session }, { limit: 1 });
+    if (!listed) await removeSession(main, client.db(removal._id), removal.session);
+    await removals.deleteOne({ _id: removal._id });
+  }
+  if ((await removals.countDocuments({})) === 0) await removals.drop().catch(() => {});
 }
 
 /**
