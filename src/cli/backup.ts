@@ -13,7 +13,7 @@ import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
 import { registerBackupPrune } from './backup-prune.js';
 import { expandTimePlaceholders, now } from './clock.js';
 import { requireNamed } from '../sessions/selection.js';
-import { confirmDestructive } from './confirm.js';
+import { confirmDestructive, prompting } from './confirm.js';
 import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireNamedIn, requireSessionsDir } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, parsePositiveInt, sessionOption } from './options.js';
 import { Reporter } from './reporter.js';
@@ -120,9 +120,12 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
       await source.close().catch(() => {});
     }
     process.stdout.off('error', closedPipe);
-    renderTransfer(result, out, {
+    renderTransfer(result.interrupted ? notKept(result) : result, out, {
       verb: 'backed up', empty: 'No sessions to back up.',
-      extra: { output: result.output, encrypted: result.encrypted, verified: result.verified ? result.verified.problems.length === 0 : null, source: word },
+      extra: { output: result.output, written: !result.interrupted && Boolean(result.manifest), encrypted: result.encrypted, verified: result.verified ? result.verified.problems.length === 0 : null, source: word },
+      interrupted: toStdout
+        ? 'interrupted: the archive on stdout is incomplete, discard it; nothing was backed up; run the command again'
+        : `interrupted: no archive was written (the partial ${result.output}.partial was removed), so nothing was backed up; run the command again`,
       tail: result.interrupted || !result.manifest ? undefined
         : `archive ${result.output}${result.encrypted ? ' (age-encrypted)' : ''}: ${result.manifest.sessions.length} sessions${result.verified ? ', read back and verified' : ''}`,
     });
@@ -229,6 +232,7 @@ is not sound, 2 usage, 130 interrupted.`);
     renderTransfer(result, reporter, {
       verb: options.dryRun ? 'would restore' : 'restored', empty: 'No sessions to restore.',
       extra: { archive: file, target: word, dryRun: Boolean(options.dryRun) },
+      interrupted: 'interrupted: the sessions marked done are committed and stay; the others were not written; run the same command again to continue',
       safety: true,
     });
     process.exitCode = exitCodeOf(result);
@@ -264,9 +268,9 @@ export async function passphraseFor(options: { passphraseFile?: string }, report
     passphrase = process.env[PASSPHRASE_ENV];
   } else if (reporter.interactive) {
     const { password } = await import('@inquirer/prompts');
-    passphrase = await password({ message: 'Archive passphrase', mask: '*' }, { output: process.stderr });
+    passphrase = await prompting('cancelled at the passphrase: nothing was written', (context) => password({ message: 'Archive passphrase', mask: '*' }, context));
     if (confirm) {
-      const again = await password({ message: 'Same passphrase again', mask: '*' }, { output: process.stderr });
+      const again = await prompting('cancelled at the passphrase: nothing was written', (context) => password({ message: 'Same passphrase again', mask: '*' }, context));
       if (again !== passphrase) throw new UsageError('The two passphrases differ; nothing was written', { hint: 'run again' });
     }
   } else {
@@ -304,7 +308,26 @@ export function exitCodeOf(result: TransferResult): number {
   return done + skipped + planned > 0 ? ExitCode.partial : ExitCode.failed;
 }
 
-function renderTransfer(result: TransferResult, reporter: Reporter, context: { verb: string; empty: string; extra: object; tail?: string; safety?: boolean }): void {
+/**
+ * An interrupted backup removes its partial archive: the sessions copied into it were not backed
+ * up after all, and the summary must not say they were.
+ */
+function notKept(result: TransferResult): TransferResult {
+  const sessions = result.sessions.map((session): SessionOutcome => session.status !== 'done' ? session : {
+    ...session, status: 'skipped', reason: 'interrupted', message: 'not kept: the backup was interrupted and its archive discarded', entries: 0, bytes: 0,
+  });
+  const summary = { sessions: sessions.length, done: 0, skipped: 0, failed: 0, planned: 0, entries: 0, bytes: 0 };
+  for (const session of sessions) {
+    summary[session.status]++;
+    if (session.status === 'done') {
+      summary.entries += session.entries;
+      summary.bytes += session.bytes;
+    }
+  }
+  return { ...result, sessions, summary };
+}
+
+function renderTransfer(result: TransferResult, reporter: Reporter, context: { verb: string; empty: string; extra: object; tail?: string; interrupted: string; safety?: boolean }): void {
   if (reporter.json) {
     reporter.document({ ...context.extra, interrupted: result.interrupted, sessions: result.sessions, summary: result.summary, ...(context.safety ? { notes: [SAFETY] } : {}) });
     return;
@@ -324,7 +347,7 @@ function renderTransfer(result: TransferResult, reporter: Reporter, context: { v
   reporter.line(`${summary.sessions} sessions: ${summary.done} done, ${summary.planned} planned, ${summary.skipped} skipped, ${summary.failed} failed; ` +
     `${context.verb} ${summary.entries} entries (${formatBytes(summary.bytes)})`);
   if (context.tail) reporter.line(context.tail);
-  if (result.interrupted) reporter.warn('interrupted: nothing partial was kept; run the command again');
+  if (result.interrupted) reporter.warn(context.interrupted);
   if (context.safety) reporter.info(SAFETY);
 }
 

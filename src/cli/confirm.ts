@@ -3,7 +3,7 @@
  * question goes to stderr, so stdout stays clean); without a terminal nothing is read from stdin
  * (an EOF there would look like an answer) and the command refuses unless `--yes` was given.
  */
-import { OperationError, UsageError } from '../errors.js';
+import { ExitCode, OperationError, UsageError, WahaStorageError } from '../errors.js';
 import type { Reporter } from './reporter.js';
 
 export interface ConfirmOptions {
@@ -13,6 +13,8 @@ export interface ConfirmOptions {
   yes?: boolean;
   /** What the refusal says is being refused, e.g. "media clean". Defaults to "this command". */
   what?: string;
+  /** The command's interrupt signal: a SIGTERM while the question waits ends it. */
+  signal?: AbortSignal;
 }
 
 /** Resolves when the user agreed (or `--yes`); throws otherwise. Never prompts without a terminal. */
@@ -25,14 +27,30 @@ export async function confirmDestructive(reporter: Reporter, options: ConfirmOpt
     });
   }
   const { confirm } = await import('@inquirer/prompts');
-  let agreed: boolean;
+  const agreed = await prompting(`${what} cancelled: nothing was changed`,
+    (context) => confirm({ message: options.question, default: false }, { ...context, signal: options.signal }));
+  if (!agreed) throw new OperationError(`${what} cancelled: nothing was changed`, { hint: 'answered no' });
+}
+
+/**
+ * Runs one @inquirer prompt on stderr. While it asks, the terminal is in raw mode (Ctrl-C is a
+ * keystroke there, which the prompt turns into ExitPromptError: exit 130, `cancelled` says what was
+ * left undone); afterwards stdin is back in cooked mode and paused, so the next Ctrl-C is SIGINT again.
+ */
+export async function prompting<T>(cancelled: string, ask: (context: { output: NodeJS.WritableStream }) => Promise<T>): Promise<T> {
   try {
-    agreed = await confirm({ message: options.question, default: false }, { output: process.stderr });
+    return await ask({ output: process.stderr });
   } catch (error) {
-    if ((error as Error).name === 'ExitPromptError') {
-      throw new OperationError(`${what} cancelled: nothing was changed`);
+    const name = (error as Error).name;
+    if (name === 'ExitPromptError' || name === 'AbortPromptError') {
+      throw new WahaStorageError(cancelled, ExitCode.interrupted, { hint: 'interrupted at the question' });
     }
     throw error;
+  } finally {
+    const stdin = process.stdin;
+    if (stdin.isTTY) {
+      if (stdin.isRaw) stdin.setRawMode(false);
+      stdin.pause();
+    }
   }
-  if (!agreed) throw new OperationError(`${what} cancelled: nothing was changed`, { hint: 'answered no' });
 }

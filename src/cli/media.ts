@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from '../config/units.js';
-import { OperationError, UsageError } from '../errors.js';
+import { ExitCode, OperationError, UsageError } from '../errors.js';
 import type { CleanSummary } from '../media/clean.js';
 import type { MediaObject, MediaStore, MediaStoreKind, ObjectFilter } from '../media/store.js';
 import type { VerifyFix, VerifyProblem, VerifySummary } from '../media/verify.js';
@@ -126,16 +126,23 @@ async function runList({ options, config, reporter, signal }: CommandContext<Lis
     const matches = matcher(filter, new Date());
     const totals = new Totals();
     const output = listOutput(reporter, store);
-    for await (const page of store.list({ sessions: options.session, includeDotfiles: options.includeDotfiles })) {
+    const unreadable: string[] = [];
+    const onUnreadable = ({ key, reason }: { key: string; reason: string }) => {
+      unreadable.push(key);
+      reporter.warn(`not listed: ${key}: ${reason}`);
+    };
+    for await (const page of store.list({ sessions: options.session, includeDotfiles: options.includeDotfiles, onUnreadable })) {
       for (const object of page) {
         if (!matches(object)) continue;
         totals.add(object);
         output.object(object);
       }
       output.flush?.();
+      await new Promise((resolve) => setImmediate(resolve)); // let a Ctrl-C land between local pages
       if (signal.aborted) break;
     }
     output.end(totals);
+    if (unreadable.length) process.exitCode = ExitCode.partial;
   } finally {
     await store.close();
   }
@@ -240,15 +247,21 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
       });
     }
     const now = new Date();
+    const context = { dryRun, what, location: store.location };
     let limit: number | undefined;
     if (maxDelete !== undefined) {
       const plan = await countMatches({ store, filter: listFilter, match: filter, now, signal,
         onProgress: (p) => spinner.update(`counting ${store.location}: ${p.scanned} scanned, ${p.matched} match`) });
+      if (signal.aborted) {
+        spinner.stop();
+        printCleanSummary(reporter, { ...plan, matched: 0, bytes: 0, deleted: 0 }, [], { ...context, interrupted: true });
+        return;
+      }
       if (plan.matched > maxDelete) {
         spinner.stop();
         const counted = `${plan.matched} objects (${formatBytes(plan.bytes)}) ${what} in ${store.location}`;
         if (dryRun) {
-          printCleanSummary(reporter, { ...plan, deleted: 0 }, [], { dryRun, what, location: store.location });
+          printCleanSummary(reporter, { ...plan, deleted: 0 }, [], { ...context, interrupted: false });
           reporter.error(`a real run would stop: ${counted}, more than --max-delete ${maxDelete}`);
           process.exitCode = 1;
           return;
@@ -259,7 +272,7 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
           });
         }
         const { confirmDestructive } = await import('./confirm.js');
-        await confirmDestructive(reporter, { question: `${counted}: more than --max-delete ${maxDelete}. Delete them all?`, yes: options.yes, what: 'media clean' });
+        await confirmDestructive(reporter, { question: `${counted}: more than --max-delete ${maxDelete}. Delete them all?`, yes: options.yes, what: 'media clean', signal });
       } else {
         limit = maxDelete; // objects that expire between the count and the delete never push it past the cap
       }
@@ -268,15 +281,23 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
       store, filter: listFilter, match: filter, now, dryRun, limit, keepEmptyDirs: options.keepEmptyDirs, signal,
       parallelBatches: 4,
       onProgress: (p) => spinner.update(`${dryRun ? 'dry run: ' : ''}${p.scanned} scanned, ${p.matched} match, ${p.deleted} deleted (${formatBytes(p.bytes)})`),
-      onFailure: (failure) => reporter.debug(`not deleted: ${failure.key}: ${failure.reason}`),
+      onFailure: (failure) => reporter.debug(`not ${failure.key.endsWith('/') ? 'read' : 'deleted'}: ${failure.key}: ${failure.reason}`),
     });
     spinner.stop();
-    printCleanSummary(reporter, result.summary, result.failures, { dryRun, what, location: store.location });
+    // After an interrupt too: what is gone is counted exactly (batches in flight were let finish).
+    printCleanSummary(reporter, result.summary, result.failures, { ...context, interrupted: result.interrupted });
     const { summary } = result;
-    if (summary.failed) {
-      reporter.error(`${summary.failed} of ${summary.matched} objects could not be deleted (first: ${result.failures[0]?.key}: ${result.failures[0]?.reason})`);
-      process.exitCode = summary.deleted + summary.vanished > 0 ? 3 : 1;
+    if (summary.unreadable) {
+      const first = result.failures.find((failure) => failure.key.endsWith('/'));
+      reporter.error(`${summary.unreadable} folder${summary.unreadable === 1 ? '' : 's'} could not be read, so nothing in ${summary.unreadable === 1 ? 'it' : 'them'} was cleaned (first: ${first?.key}: ${first?.reason}); the other folders were cleaned`);
     }
+    if (summary.failed) {
+      const first = result.failures.find((failure) => !failure.key.endsWith('/'));
+      reporter.error(`${summary.failed} of ${summary.matched} objects could not be deleted (first: ${first?.key}: ${first?.reason})`);
+    }
+    if (result.interrupted) process.exitCode = ExitCode.interrupted;
+    else if (summary.unreadable) process.exitCode = ExitCode.partial; // the rest of the store was cleaned
+    else if (summary.failed) process.exitCode = summary.deleted + summary.vanished > 0 ? ExitCode.partial : ExitCode.failed;
   } finally {
     spinner.stop();
     await release?.().catch(() => undefined);
@@ -302,25 +323,41 @@ function cleanAge(kind: MediaStoreKind, options: CleanFlags, config: Config): nu
   return lifetime;
 }
 
-function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: { key: string; reason: string }[], context: { dryRun: boolean; what: string; location: string }): void {
+interface CleanContext {
+  dryRun: boolean;
+  what: string;
+  location: string;
+  interrupted: boolean;
+}
+
+function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: { key: string; reason: string }[], context: CleanContext): void {
   if (reporter.json) {
     reporter.document({
       dryRun: context.dryRun,
+      interrupted: context.interrupted,
       location: context.location,
-      summary: { matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished, scanned: summary.scanned },
+      summary: {
+        matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished,
+        scanned: summary.scanned, unreadable: summary.unreadable,
+      },
       failures,
     });
     return;
   }
-  for (const failure of failures.slice(0, 20)) reporter.warn(`not deleted: ${failure.key}: ${failure.reason}`);
-  if (failures.length > 20) reporter.warn(`... and ${summary.failed - 20} more not deleted (--json lists up to 1,000)`);
+  for (const failure of failures.slice(0, 20)) reporter.warn(`not ${failure.key.endsWith('/') ? 'read' : 'deleted'}: ${failure.key}: ${failure.reason}`);
+  if (failures.length > 20) reporter.warn(`... and ${summary.failed + summary.unreadable - 20} more (--json lists up to 1,000)`);
   const scanned = `${summary.scanned} scanned`;
+  const stopped = context.interrupted ? 'Interrupted: ' : '';
   if (context.dryRun) {
-    reporter.line(`Dry run: would delete ${summary.matched} objects (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${scanned}. Nothing was deleted.`);
+    reporter.line(`${stopped}Dry run: would delete ${summary.matched} objects (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${scanned}. Nothing was deleted.`);
     return;
   }
-  const extra = [scanned, summary.vanished ? `${summary.vanished} already gone` : '', summary.failed ? `${summary.failed} failed` : ''].filter(Boolean).join(', ');
-  reporter.line(`Deleted ${summary.deleted} of ${summary.matched} objects (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
+  const extra = [
+    scanned, summary.vanished ? `${summary.vanished} already gone` : '', summary.failed ? `${summary.failed} failed` : '',
+    summary.unreadable ? `${summary.unreadable} folder${summary.unreadable === 1 ? '' : 's'} unreadable` : '',
+  ].filter(Boolean).join(', ');
+  reporter.line(`${stopped}Deleted ${summary.deleted} of ${summary.matched} objects (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
+  if (context.interrupted) reporter.line('The rest was not looked at; run the same command again to continue.');
 }
 
 // ---------------------------------------------------------------------------------------------

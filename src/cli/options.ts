@@ -3,6 +3,7 @@ import { settingsOf, type SettingGroup } from '../config/settings.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { Reporter } from './reporter.js';
 import { handleError } from './errors.js';
+import { ExitCode, WahaStorageError } from '../errors.js';
 
 /** Output flags every command takes. */
 export function addOutputOptions(command: Command): Command {
@@ -59,10 +60,14 @@ export interface CommandContext<O> {
   signal: AbortSignal;
 }
 
+/** The signals that interrupt a run: Ctrl-C on a terminal, `kill`, `docker stop`, systemd, cron's end. */
+const INTERRUPTS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
 /**
  * Wraps a command handler: builds the reporter and configuration from the flags, runs the
- * handler, and routes every error through the one error handler. Ctrl-C aborts the signal and
- * exits 130; the handler keeps what it finished.
+ * handler, and routes every error through the one error handler. The first Ctrl-C / SIGINT /
+ * SIGTERM aborts the signal: the handler stops at its next safe point, keeps what it finished and
+ * reports it; the exit code is 130 whatever the handler set. A second one exits 130 at once.
  */
 export function action<O extends object>(handler: (context: CommandContext<O>, ...args: any[]) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
@@ -70,25 +75,29 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
     const options = command.optsWithGlobals() as O & { json?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean };
     const reporter = new Reporter(options);
     const controller = new AbortController();
-    const onInterrupt = () => {
-      if (controller.signal.aborted) process.exit(130);
-      reporter.warn('interrupted: finishing the current step (press Ctrl-C again to stop at once)');
+    const onInterrupt = (signal: NodeJS.Signals) => {
+      if (controller.signal.aborted) {
+        reporter.error(`${signal} again: stopped at once; what was committed stays, run the command again to finish`);
+        process.exit(ExitCode.interrupted);
+      }
+      reporter.warn(`${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}: stopping at the next safe point (press Ctrl-C again to stop at once)`);
       controller.abort();
-      process.exitCode = 130;
+      process.exitCode = ExitCode.interrupted;
     };
-    process.once('SIGINT', onInterrupt);
+    for (const signal of INTERRUPTS) process.on(signal, onInterrupt);
     try {
       const config = loadConfig({ flags: options as Record<string, unknown> });
       await handler({ options, config, reporter, signal: controller.signal }, ...args.slice(0, -2));
     } catch (error) {
-      if (controller.signal.aborted) {
-        reporter.error('interrupted; what was done is kept, run the command again to continue');
-        process.exitCode = 130;
-      } else {
-        handleError(error, reporter);
+      if (!controller.signal.aborted) handleError(error, reporter);
+      else {
+        handleError(new WahaStorageError('interrupted: what was done is kept', ExitCode.interrupted, {
+          hint: 'run the command again to continue', cause: error,
+        }), reporter);
       }
     } finally {
-      process.removeListener('SIGINT', onInterrupt);
+      for (const signal of INTERRUPTS) process.removeListener(signal, onInterrupt);
+      if (controller.signal.aborted) process.exitCode = ExitCode.interrupted;
     }
   };
 }

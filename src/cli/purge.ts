@@ -90,7 +90,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     } finally {
       await store.close().catch(() => {});
     }
-    render(result, reporter, { store: word, dryRun: false, backup: backupSummary });
+    render(result, reporter, { store: word, dryRun: false, backup: backupSummary, interrupted: signal.aborted, selected: items.length });
     if (signal.aborted) process.exitCode = ExitCode.interrupted;
     else if (result.summary.failed) process.exitCode = result.summary.done ? ExitCode.partial : ExitCode.failed;
   }));
@@ -132,11 +132,15 @@ function showPlan(items: PurgeItem[], reporter: Reporter): void {
   ]));
 }
 
-function render(result: PurgeResult, reporter: Reporter, context: { store: string; dryRun: boolean; backup: object | string | null }): void {
+function render(result: PurgeResult, reporter: Reporter, context: { store: string; dryRun: boolean; backup: object | string | null; interrupted?: boolean; selected?: number }): void {
+  const interrupted = Boolean(context.interrupted);
+  // after an interrupt, sessions[] holds exactly the ones removed (or failed); the rest were not touched
+  const untouched = interrupted ? Math.max(0, (context.selected ?? result.sessions.length) - result.sessions.length) : 0;
   if (reporter.json) {
-    reporter.document({ store: context.store, mode: result.mode, dryRun: context.dryRun, backup: context.backup, sessions: result.sessions, summary: result.summary });
+    reporter.document({ store: context.store, mode: result.mode, dryRun: context.dryRun, interrupted, backup: context.backup, sessions: result.sessions, summary: { ...result.summary, ...(interrupted ? { untouched } : {}) } });
     return;
   }
+  if (interrupted) reporter.warn(`interrupted: ${result.summary.done} sessions were ${result.mode === 'logout' ? 'logged out' : 'deleted'} (listed below), ${untouched} were not touched; run the same command again to continue`);
   if (result.sessions.length === 0) {
     reporter.line('No sessions to purge.');
     return;

@@ -34,6 +34,7 @@ export class Reporter {
   readonly color: boolean;
   readonly stdoutIsTTY: boolean;
   readonly stderrIsTTY: boolean;
+  private spinning: Ora | undefined;
   /** Set once a JSON document is on stdout, so a later failure does not print a second one. */
   wroteDocument = false;
   /** Set once an NDJSON line is on stdout: a later failure is then one more line, `{"type":"error",...}`. */
@@ -112,10 +113,14 @@ export class Reporter {
     // ora loops forever clearing lines on a terminal that reports zero columns (a bare pty).
     if (!this.stderrIsTTY || !this.color || this.quiet || !this.streams.stderr.columns) return { update() {}, stop() {} };
     const { default: ora } = await import('ora');
-    const spinner: Ora = ora({ text, stream: this.streams.stderr }).start();
+    // discardStdin would put the terminal in raw mode, where Ctrl-C is a keystroke, not SIGINT:
+    // the terminal must keep turning ^C into the signal the command stops on.
+    const spinner: Ora = ora({ text: redact(text), stream: this.streams.stderr, discardStdin: false }).start();
+    this.spinning = spinner;
     return {
       update: (next) => { spinner.text = redact(next); },
       stop: (finalText) => {
+        if (this.spinning === spinner) this.spinning = undefined;
         if (finalText) spinner.succeed(redact(finalText));
         else spinner.stop();
       },
@@ -127,7 +132,10 @@ export class Reporter {
   }
 
   private err(text: string): void {
+    // a line written under a running spinner (a warning on Ctrl-C) goes above it, not into it
+    this.spinning?.clear();
     this.streams.stderr.write(`${redact(text)}\n`);
+    this.spinning?.render();
   }
 }
 

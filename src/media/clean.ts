@@ -38,13 +38,17 @@ export interface CleanSummary {
   /** Already gone when the delete ran: counted, not an error. */
   vanished: number;
   failed: number;
+  /** Folders that could not be read (their files were neither counted nor deleted). */
+  unreadable: number;
   /** Bytes deleted (dry run: bytes that would be deleted). */
   bytes: number;
 }
 
 export interface CleanResult {
   summary: CleanSummary;
+  /** Objects not deleted, and folders not read (key ends with "/"); the first 1,000. */
   failures: DeleteFailure[];
+  /** The signal stopped the run between pages: the summary counts exactly what was deleted until then. */
   interrupted: boolean;
 }
 
@@ -60,7 +64,7 @@ export async function cleanMedia(options: CleanOptions): Promise<CleanResult> {
   const batchSize = options.batchSize ?? 1000;
   const parallel = options.parallelBatches ?? 4;
   const matches = matcher(options.match, options.now);
-  const summary: CleanSummary = { scanned: 0, matched: 0, deleted: 0, vanished: 0, failed: 0, bytes: 0 };
+  const summary: CleanSummary = { scanned: 0, matched: 0, deleted: 0, vanished: 0, failed: 0, unreadable: 0, bytes: 0 };
   const failures: DeleteFailure[] = [];
   const inFlight = new Set<Promise<void>>();
   const progress = () => options.onProgress?.({ scanned: summary.scanned, matched: summary.matched, deleted: summary.deleted, bytes: summary.bytes });
@@ -85,9 +89,18 @@ export async function cleanMedia(options: CleanOptions): Promise<CleanResult> {
     if (inFlight.size >= parallel) await Promise.race(inFlight);
   };
 
+  const filter = {
+    ...options.filter,
+    onUnreadable: (folder: DeleteFailure) => {
+      summary.unreadable++;
+      options.onFailure?.(folder);
+      if (failures.length < MAX_REPORTED_FAILURES) failures.push(folder);
+    },
+  };
   let batch: MediaObject[] = [];
+  if (options.signal?.aborted) return { summary, failures, interrupted: true };
   let interrupted = false;
-  listing: for await (const page of store.list(options.filter)) {
+  listing: for await (const page of store.list(filter)) {
     summary.scanned += page.length;
     for (const object of page) {
       if (!matches(object)) continue;
@@ -101,9 +114,15 @@ export async function cleanMedia(options: CleanOptions): Promise<CleanResult> {
       if (batch.length >= batchSize) {
         await dispatch(batch);
         batch = [];
+        if (options.signal?.aborted) {
+          interrupted = true;
+          break listing;
+        }
       }
     }
     progress();
+    // A local listing runs without touching the event loop; let a pending Ctrl-C / SIGTERM land.
+    await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) {
       interrupted = true;
       break;

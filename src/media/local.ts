@@ -79,11 +79,18 @@ export class LocalMediaStore implements MediaStore {
     while (folders.length) {
       const relative = folders.pop()!;
       const atTop = relative === '';
-      const folder = this.openFolder(relative);
+      let folder: fs.Dir;
+      try {
+        folder = this.openFolder(relative);
+      } catch (error) {
+        if (atTop || !filter.onUnreadable) throw error;
+        filter.onUnreadable({ key: `${relative}/`, reason: `cannot read the folder: ${describeFsError(error)}` });
+        continue;
+      }
       const session = atTop ? null : sessionOfKey(`${relative}/`);
       try {
         let names: string[] = [];
-        for (let entry = folder.readSync(); entry; entry = folder.readSync()) {
+        for (let entry = this.readEntry(folder, relative, filter); entry; entry = this.readEntry(folder, relative, filter)) {
           const name = entry.name;
           if (name.charCodeAt(0) === DOT && (!dotfiles || name === LOCAL_LOCK_NAME)) continue;
           if (entry.isDirectory()) {
@@ -228,9 +235,18 @@ export class LocalMediaStore implements MediaStore {
     try {
       return fs.opendirSync(this.pathOf(relative), { bufferSize: 1024 });
     } catch (error) {
-      throw new OperationError(`Cannot read the media folder ${this.pathOf(relative)}: ${describeFsError(error)}`, {
-        hint: 'run as the user WAHA runs as, or fix the folder permissions',
-      });
+      throw unreadable(this.pathOf(relative), error);
+    }
+  }
+
+  /** The next entry of a folder; a read error mid-way ends that folder only (reported), when the caller takes reports. */
+  private readEntry(folder: fs.Dir, relative: string, filter: ListFilter): fs.Dirent | null {
+    try {
+      return folder.readSync();
+    } catch (error) {
+      if (relative === '' || !filter.onUnreadable) throw unreadable(this.pathOf(relative), error);
+      filter.onUnreadable({ key: `${relative}/`, reason: `cannot read the folder to the end: ${describeFsError(error)}` });
+      return null;
     }
   }
 
@@ -304,6 +320,12 @@ export class LocalMediaStore implements MediaStore {
 function typeUnknown(entry: fs.Dirent): boolean {
   return !entry.isFile() && !entry.isDirectory() && !entry.isSymbolicLink() && !entry.isFIFO()
     && !entry.isSocket() && !entry.isBlockDevice() && !entry.isCharacterDevice();
+}
+
+function unreadable(folder: string, error: unknown): OperationError {
+  return new OperationError(`Cannot read the media folder ${folder}: ${describeFsError(error)}`, {
+    hint: 'run as the user WAHA runs as, or fix the folder permissions',
+  });
 }
 
 function describeFsError(error: unknown): string {

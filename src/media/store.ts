@@ -19,6 +19,17 @@ export interface ListFilter {
   sessions?: readonly string[];
   /** Local only: include names starting with "." (skipped by default, like WAHA's own purge). */
   includeDotfiles?: boolean;
+  /**
+   * A folder below the top that cannot be read (local: permissions, I/O error): called with it and
+   * the listing goes on with the others. Without it, such a folder ends the listing with an error.
+   */
+  onUnreadable?: (folder: UnreadableFolder) => void;
+}
+
+export interface UnreadableFolder {
+  /** The folder relative to the media folder, with a trailing slash: `private/`. */
+  key: string;
+  reason: string;
 }
 
 export interface DeleteFailure {
