@@ -12,9 +12,9 @@ import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
 import { registerBackupPrune } from './backup-prune.js';
 import { expandTimePlaceholders, now } from './clock.js';
-import { requireNamed } from '../sessions/selection.js';
+import { requireNamed, requireNamedIn } from '../sessions/selection.js';
 import { confirmDestructive, prompting } from './confirm.js';
-import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireNamedIn, requireSessionsDir } from './session-stores.js';
+import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, parsePositiveInt, sessionOption } from './options.js';
 import { Reporter } from './reporter.js';
 
@@ -30,6 +30,8 @@ interface BackupFlags {
   encrypt?: boolean;
   passphraseFile?: string;
   force?: boolean;
+  /** backup: replace an existing --output; restore: replace sessions in the store. */
+  overwrite?: boolean;
   timeout?: number;
   json?: boolean;
   scryptWorkFactor?: number;

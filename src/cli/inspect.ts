@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { redactObject } from '../config/redact.js';
 import { formatBytes } from '../config/units.js';
@@ -5,7 +6,7 @@ import { ExitCode } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
 import { problem } from '../sessions/problems.js';
 import type { InspectResult, SessionReport } from '../sessions/report.js';
-import { parseStoreWord } from './session-stores.js';
+import { parseStoreWord, requireSessionsDir } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import { errorBody } from './errors.js';
 import type { Reporter } from './reporter.js';
@@ -30,21 +31,33 @@ export function registerInspect(program: Command): void {
   addOutputOptions(command);
   command.action(action<InspectFlags>(async ({ options, config, reporter }, store?: string) => {
     const { inspect } = await import('../sessions/inspect.js');
+    const { inspectedStores, requireNamed } = await import('../sessions/selection.js');
+    const inspectOptions = {
+      store: store === undefined ? undefined : parseStoreWord(store),
+      sessions: config.sessions,
+      engines: parseEngines(options.engine),
+      names: options.session,
+      concurrency: options.concurrency ?? 8,
+      mongoTimeoutMs: options.timeout ?? 5000,
+      onNote: (text: string) => reporter.info(text),
+    };
+    // WAHA creates ./.sessions on its first session: the default folder missing is "no sessions", any other is a typo
+    const { sessionsDir, mongoUrl } = config.sessions;
+    if (store === undefined && !mongoUrl && config.source('sessionsDir').source === 'default' && !existsSync(sessionsDir)) {
+      reporter.info(`no sessions dir at ${sessionsDir} (the default); no sessions`);
+      await requireNamed([], options.session, { description: `local (${sessionsDir})` });
+      render({ sessions: [], problems: [] }, options, reporter);
+      return;
+    }
+    if (store !== 'mongo' && config.source('sessionsDir').source !== 'default') requireSessionsDir(sessionsDir, { mustExist: true });
     const spinner = await reporter.spinner('reading sessions');
     let result: InspectResult;
     try {
-      result = await inspect({
-        store: store === undefined ? undefined : parseStoreWord(store),
-        sessions: config.sessions,
-        engines: parseEngines(options.engine),
-        names: options.session,
-        concurrency: options.concurrency ?? 8,
-        mongoTimeoutMs: options.timeout ?? 5000,
-        onNote: (text) => reporter.info(text),
-      });
+      result = await inspect(inspectOptions);
     } finally {
       spinner.stop();
     }
+    await requireNamed(result.sessions, options.session, await inspectedStores(inspectOptions));
     render(result, options, reporter);
   }));
 }

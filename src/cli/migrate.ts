@@ -6,7 +6,7 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
-import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireMongoUrl, type StoreWord } from './session-stores.js';
+import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireMongoUrl, requireSessionsDir, type StoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
@@ -109,6 +109,7 @@ async function openStores(config: Config, source: StoreWord, target: StoreWord, 
   // Cheap checks first: a missing URL or an unwritable local target stop the run before any connection.
   requireMongoUrl(config);
   if (target === 'local') await assertWritable(config.sessions.sessionsDir);
+  else requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
   const mongo = await openSessionStore(config, 'mongo', timeoutMs);
   const local = await openSessionStore(config, 'local', timeoutMs, layout);
   return source === 'local' ? { source: local, target: mongo } : { source: mongo, target: local };

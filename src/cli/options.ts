@@ -3,6 +3,7 @@ import { settingsOf, type SettingGroup } from '../config/settings.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { Reporter } from './reporter.js';
 import { handleError } from './errors.js';
+import { requireNonEmptyNames } from '../sessions/selection.js';
 import { ExitCode, WahaStorageError } from '../errors.js';
 
 /** Output flags every command takes. */
@@ -30,7 +31,10 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 /** `--session <name>` (repeatable); the description says what leaving it out means for the command. */
 export function sessionOption(description: string): Option {
-  return new Option('-s, --session <name>', description).argParser(collect);
+  return new Option('-s, --session <name>', description).argParser((value: string, previous?: string[]) => {
+    requireNonEmptyNames([value]); // `--session ''` (an unset variable) is a typo, not "every session"
+    return collect(value, previous);
+  });
 }
 
 export function engineOption(): Option {

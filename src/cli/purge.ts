@@ -50,6 +50,9 @@ delete (default)  local: the session folder and its me / session_worker rows in 
 --logout          local: everything in the session folder except .waha.session.* and the me row
                   mongo: the database waha_<ns>_<slug> and the me document (sessions, session_worker stay)
 A session name that is not in the store is an error (exit 2) and nothing is purged.
+Before anything is removed, everything that can fail is checked (waha.sqlite3 opens writable and
+unlocked, the folders can be removed, MongoDB answers): a problem there is exit 1 and nothing is
+removed. A session that still fails half-way is reported with what of it is gone and what stays.
 Exit codes: 0 done (or nothing to purge), 3 some sessions failed, 1 the backup failed (nothing purged)
 or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interrupted.`);
   command.action(action<PurgeFlags>(async ({ options, config, reporter, signal }, storeWord: string) => {
@@ -60,33 +63,47 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     const engines = parseEngines(options.engine);
     const mode = options.logout ? 'logout' : 'delete';
     const { inspect } = await import('../sessions/inspect.js');
-    const { planPurge, planned, purge } = await import('../sessions/purge.js');
-    const inspected = await inspect({
-      store: word, sessions: config.sessions, engines, names: options.session, concurrency: 4, mongoTimeoutMs: options.timeout ?? 5000,
-    });
-    const items = planPurge(inspected.sessions, options.session, word === 'local' ? config.sessions.sessionsDir : 'MongoDB');
+    const { planPurge, planned, preflight, purge } = await import('../sessions/purge.js');
+    const { inspectedStores } = await import('../sessions/selection.js');
+    const inspectOptions = { store: word, sessions: config.sessions, engines, names: options.session, concurrency: 4, mongoTimeoutMs: options.timeout ?? 5000 };
+    const inspected = await inspect(inspectOptions);
+    const items = await planPurge(inspected.sessions, options.session, await inspectedStores(inspectOptions));
     const totals = { bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
     if (items.length === 0) {
       render({ mode, sessions: [], summary: { sessions: 0, done: 0, failed: 0, planned: 0, skipped: 0, entries: 0, bytes: 0 } }, reporter, { store: word, dryRun: Boolean(options.dryRun), backup: null });
       return;
     }
+    if (options.backup) {
+      const { checkOutputPath } = await import('../sessions/stores/archive-backup.js');
+      checkOutputPath(options.backup, { flag: '--backup' });
+    }
+    const store = await openSessionStore(config, word, options.timeout ?? 5000);
+    const target = word === 'local' ? { kind: 'local' as const, store: store as never } : { kind: 'mongo' as const, store: store as never };
+    try {
+      // everything that can fail is checked before the question, the backup and the first removal
+      await preflight(target, items, mode);
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
     if (options.dryRun) {
+      await store.close().catch(() => {});
       render(planned(items, mode), reporter, { store: word, dryRun: true, backup: options.backup ?? null });
       return;
     }
     if (reporter.interactive && !options.yes && !reporter.json) showPlan(items, reporter);
     const verb = mode === 'logout' ? 'Log out (remove the auth of)' : 'Delete';
-    await confirmDestructive(reporter, {
-      question: `${verb} ${items.length} session${items.length === 1 ? '' : 's'} (${formatBytes(totals.bytes)}) in ${word}: ${items.slice(0, 5).map((item) => item.name).join(', ')}${items.length > 5 ? ', ...' : ''}?`,
-      yes: options.yes,
-      what: 'purge',
-    });
     let backupSummary: { file: string; sessions: number } | null = null;
-    if (options.backup) backupSummary = await backupFirst(options, config, word, items, engines, reporter, signal);
-    const store = await openSessionStore(config, word, options.timeout ?? 5000);
     let result: PurgeResult;
     try {
-      result = await purge(word === 'local' ? { kind: 'local', store: store as never } : { kind: 'mongo', store: store as never }, items, mode, { signal });
+      await confirmDestructive(reporter, {
+        question: `${verb} ${items.length} session${items.length === 1 ? '' : 's'} (${formatBytes(totals.bytes)}) in ${word}: ${items.slice(0, 5).map((item) => item.name).join(', ')}${items.length > 5 ? ', ...' : ''}?`,
+        yes: options.yes,
+        what: 'purge',
+      });
+      if (options.backup) backupSummary = await backupFirst(options, config, word, items, engines, reporter, signal);
+      await preflight(target, items, mode); // again: the answer and the backup took time
+      result = await purge(target, items, mode, { signal });
     } finally {
       await store.close().catch(() => {});
     }
@@ -99,7 +116,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
 async function backupFirst(options: PurgeFlags, config: Parameters<typeof openSessionStore>[0], word: 'local' | 'mongo', items: PurgeItem[], engines: ReturnType<typeof parseEngines>, reporter: Reporter, signal: AbortSignal) {
   const file = options.backup!;
   const { backup, checkOutputPath } = await import('../sessions/stores/archive-backup.js');
-  checkOutputPath(file);
+  checkOutputPath(file, { flag: '--backup' });
   const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
   const source = await openSessionStore(config, word, options.timeout ?? 5000);
   let result;

@@ -2,6 +2,7 @@
  * The session stores as the CLI names and opens them: the store words, the WEBJS layout flag, and
  * the local / MongoDB transfer ends (heavy modules loaded only when a command opens one).
  */
+import { statSync } from 'node:fs';
 import type { Config } from '../config/config.js';
 import { redactUrl } from '../config/redact.js';
 import { OperationError, UsageError } from '../errors.js';
@@ -25,6 +26,7 @@ export function parseLayout(text: string | undefined): 'plus' | 'core' | undefin
 export async function openSessionStore(config: Config, word: StoreWord, timeoutMs: number, layout?: 'plus' | 'core'): Promise<SessionStore> {
   const sessions = config.sessions;
   if (word === 'local') {
+    requireSessionsDir(sessions.sessionsDir, { mustExist: false });
     const { LocalTransferStore } = await import('../sessions/stores/local-transfer.js');
     return new LocalTransferStore({ ...sessions, webjsLayout: layout });
   }
@@ -40,8 +42,28 @@ export function requireMongoUrl(config: Config): string {
   return url;
 }
 
+const SESSIONS_DIR_HINT = "set --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR to WAHA's .sessions folder";
+
+/**
+ * The local store's folder, checked before anything is read or written: a file there is exit 2
+ * for every command (an empty archive of "no sessions" is not a backup); a missing folder is
+ * exit 2 for a command that reads it (a target may create it).
+ */
+export function requireSessionsDir(directory: string, { mustExist }: { mustExist: boolean }): void {
+  let info;
+  try {
+    info = statSync(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && mustExist) throw new UsageError(`The sessions dir ${directory} does not exist (no such folder)`, { hint: SESSIONS_DIR_HINT });
+    return; // created later (a target), or ENOTDIR / EACCES, which the store reports in its own words (exit 1, as inspect)
+  }
+  if (!info.isDirectory()) throw new UsageError(`The sessions dir ${directory} is not a folder`, { hint: SESSIONS_DIR_HINT });
+}
+
 /** A local target must exist (or be creatable) and be writable before anything starts. */
 export async function assertWritable(directory: string): Promise<void> {
+  requireSessionsDir(directory, { mustExist: false });
   const { access, mkdir } = await import('node:fs/promises');
   const { constants } = await import('node:fs');
   try {

@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { canonicalJson, SessionDigest, sha256 } from '../util/digest.js';
 import type { Engine } from './engines.js';
 import { sessionNameProblem, slugCollisions } from './names.js';
+import { describeStore, requireNamed } from './selection.js';
 import { WahaStorageError } from '../errors.js';
 import { TargetWriteError } from '../util/write-errors.js';
 import { EntryError, type SessionEntry, type SessionRef, type SessionStore, type StoredSession } from './stores/types.js';
@@ -89,6 +90,8 @@ export async function digestOf(entries: AsyncIterable<SessionEntry>, signal?: Ab
 export async function transfer(options: TransferOptions): Promise<TransferResult> {
   const now = options.now ?? Date.now;
   const listed = await options.source.list({ engines: options.engines, names: options.names });
+  // a name asked for that the source does not have is a typo: exit 2, before anything is written
+  await requireNamed(listed, options.names, { description: describeStore(options.source), names: async () => (await options.source.list({ engines: options.engines })).map((session) => session.name) });
   const outcomes: SessionOutcome[] = [];
   const collided = new Map<string, string[]>();
   for (const [, names] of slugCollisions(new Set(listed.map((session) => session.name)))) {
