@@ -43,7 +43,7 @@ async function makeArchive(file: string, spec: ArchiveSpec): Promise<void> {
     now: () => new Date(spec.createdAt),
   });
   for (const name of spec.sessions ?? ['alpha', 'beta']) {
-    const staged = await archive.stage({ engine: 'NOWEB', name }, { replace: false });
+    const staged = await archive.stage({ engine: 'NOWEB', name });
     await staged.write({ kind: 'config', name: 'config', value: null });
     await staged.write({ kind: 'key', name: 'creds', value: { me: { id: `${name}@s.whatsapp.net` }, registrationId: 1 } });
     await staged.flush();
