@@ -81,9 +81,9 @@ export class LocalMediaStore implements MediaStore {
       const atTop = relative === '';
       let folder: fs.Dir;
       try {
-        folder = this.openFolder(relative);
+        folder = fs.opendirSync(this.pathOf(relative), { bufferSize: 1024 });
       } catch (error) {
-        if (atTop || !filter.onUnreadable) throw error;
+        if (atTop || !filter.onUnreadable) throw unreadable(this.pathOf(relative), error);
         filter.onUnreadable({ key: `${relative}/`, reason: `cannot read the folder: ${describeFsError(error)}` });
         continue;
       }
@@ -229,14 +229,6 @@ export class LocalMediaStore implements MediaStore {
 
   private pathOf(key: string): string {
     return key === '' ? this.absolute : `${this.absolute}${path.sep}${key}`;
-  }
-
-  private openFolder(relative: string): fs.Dir {
-    try {
-      return fs.opendirSync(this.pathOf(relative), { bufferSize: 1024 });
-    } catch (error) {
-      throw unreadable(this.pathOf(relative), error);
-    }
   }
 
   /** The next entry of a folder; a read error mid-way ends that folder only (reported), when the caller takes reports. */
