@@ -150,7 +150,7 @@ async function backupToFile(options: BackupOptions, file: string): Promise<Backu
     }
     // only a complete backup replaces an archive that is there (it may be the last good one)
     if (existsSync(file) && (!options.overwrite || result.summary.failed > 0)) {
-      return { ...result, ...base, verified, manifest, keptExisting: true };
+      return { ...result, ...base, verified: null, manifest: null, keptExisting: true };
     }
     await rename(partial, file);
     keep = true;
