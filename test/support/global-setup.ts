@@ -1,11 +1,13 @@
 import type { TestProject } from 'vitest/node';
-import { startMongo, startS3, type RunningServer } from './servers.js';
+import { startMongo, startPostgres, startS3, type RunningServer } from './servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUrl: string;
     s3Endpoint: string;
     s3Directory: string;
+    /** A superuser URL (with a password) of a real PostgreSQL server, `?sslmode=disable`. */
+    postgresUrl: string;
   }
 }
 
@@ -13,9 +15,14 @@ const running: RunningServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   try {
-    const [mongo, s3] = await Promise.all([startMongo(), startS3()]);
-    running.push(mongo, s3);
-    process.stderr.write(`[test servers] MongoDB: ${mongo.description} at ${mongo.url}; S3: ${s3.description} at ${s3.url}\n`);
+    const [mongo, s3, postgres] = await Promise.allSettled([startMongo(), startS3(), startPostgres()]).then((results) => {
+      for (const result of results) if (result.status === 'fulfilled') running.push(result.value);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return results.map((result) => (result as PromiseFulfilledResult<RunningServer>).value) as [RunningServer, RunningServer & { directory?: string }, RunningServer];
+    });
+    process.stderr.write(`[test servers] MongoDB: ${mongo.description} at ${mongo.url}; S3: ${s3.description} at ${s3.url}; PostgreSQL: ${postgres.description}\n`);
+    project.provide('postgresUrl', postgres.url);
     project.provide('mongoUrl', mongo.url);
     project.provide('s3Endpoint', s3.url);
     project.provide('s3Directory', s3.directory ?? '');

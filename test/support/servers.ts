@@ -156,3 +156,82 @@ export async function startS3(): Promise<RunningServer & { directory?: string }>
   }
   return { url: `http://127.0.0.1:${port}`, description: 's3rver (child process)', directory, stop: stopper(child, directory) };
 }
+
+const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+const POSTGRES_USER = 'waha_test';
+const POSTGRES_PASSWORD = 'pg-test-secret';
+
+/**
+ * PostgreSQL: WAHA_STORAGE_TEST_POSTGRES_URL, else Debian's PostgreSQL 15 in a temporary cluster
+ * (initdb and postgres refuse root: as root they run as the `postgres` account), a superuser with
+ * a password so URLs carry credentials, fsync off for speed; else the run fails.
+ */
+export async function startPostgres(): Promise<RunningServer> {
+  const given = process.env.WAHA_STORAGE_TEST_POSTGRES_URL;
+  if (given) return { url: given, description: 'WAHA_STORAGE_TEST_POSTGRES_URL', stop: async () => {} };
+  if (!existsSync(path.join(POSTGRES_BIN, 'postgres'))) {
+    throw new Error(`No PostgreSQL server for the tests: set WAHA_STORAGE_TEST_POSTGRES_URL or install postgresql-15 (${POSTGRES_BIN}/postgres is missing; .ci/run installs it)`);
+  }
+  const asRoot = process.getuid?.() === 0;
+  const as = (args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', ...args]] : [args[0]!, args.slice(1)]);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'waha-storage-postgres-'));
+  const cluster = path.join(dataDir, 'data');
+  const socketDir = path.join(dataDir, 'socket');
+  const pwfile = path.join(dataDir, 'pwfile');
+  writeFileSync(pwfile, `${POSTGRES_PASSWORD}\n`);
+  spawnSync('mkdir', [socketDir]);
+  if (asRoot) spawnSync('chown', ['-R', 'postgres:postgres', dataDir]);
+  const [initCommand, initArgs] = as([path.join(POSTGRES_BIN, 'initdb'), '-D', cluster, '-U', POSTGRES_USER, `--pwfile=${pwfile}`,
+    '--auth-host=scram-sha-256', '--auth-local=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
+  const init = spawnSync(initCommand, initArgs, { encoding: 'utf8' });
+  if (init.status !== 0) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`);
+  }
+  const port = await freePort();
+  const [command, args] = as([path.join(POSTGRES_BIN, 'postgres'), '-D', cluster, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
+    '-k', socketDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']);
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
+  const url = `postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${port}/postgres?sslmode=disable`;
+  const stop = async () => {
+    // runuser may not forward signals: the postmaster itself gets the fast-shutdown signal
+    const pidLine = spawnSync('head', ['-n', '1', path.join(cluster, 'postmaster.pid')], { encoding: 'utf8' }).stdout.trim();
+    if (/^\d+$/.test(pidLine)) {
+      try { process.kill(Number(pidLine), 'SIGINT'); } catch { /* gone */ }
+    }
+    await stopper(child, undefined)();
+    for (let i = 0; i < 50 && existsSync(path.join(cluster, 'postmaster.pid')); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPostgres(url, child);
+  } catch (error) {
+    await stop();
+    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${stderr}`);
+  }
+  return { url, description: `PostgreSQL 15 (${POSTGRES_BIN}, ${dataDir})`, stop };
+}
+
+/** The port opens before the server takes queries ("the database system is starting up"): wait for a query. */
+async function waitForPostgres(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const { default: pg } = await import('pg');
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`postgres exited with code ${child.exitCode}`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      await client.end();
+      return;
+    } catch (error) {
+      last = error;
+      await client.end().catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  }
+  throw new Error(`no answer within ${timeoutMs / 1000}s (${(last as Error)?.message})`);
+}

@@ -1,0 +1,49 @@
+/** Connections to the test PostgreSQL server, and namespaces that keep parallel test files apart. */
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export function postgresUrl(): string {
+  return inject('postgresUrl');
+}
+
+/** The server's URL with another database (or user and password). */
+export function urlWith(changes: { database?: string; user?: string; password?: string; port?: number }): string {
+  const url = new URL(postgresUrl());
+  if (changes.database !== undefined) url.pathname = `/${changes.database}`;
+  if (changes.user !== undefined) url.username = changes.user;
+  if (changes.password !== undefined) url.password = changes.password;
+  if (changes.port !== undefined) url.port = String(changes.port);
+  return url.toString();
+}
+
+export async function connectPostgres(database?: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: database ? urlWith({ database }) : postgresUrl() });
+  await client.connect();
+  return client;
+}
+
+/** Runs `work` with a client on `database`, closing it after. */
+export async function withDatabase<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectPostgres(database);
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function databasesOf(namespace: string): Promise<string[]> {
+  return withDatabase('postgres', async (client) => {
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2 ORDER BY datname",
+      [`waha_${namespace}`, `waha\\_${namespace.replace(/_/g, '\\_')}\\_%`]);
+    return rows.map((row) => row.datname);
+  });
+}
+
+/** Drops every database of the namespace (`waha_<ns>` and `waha_<ns>_*`). */
+export async function dropNamespace(namespace: string): Promise<void> {
+  const names = await databasesOf(namespace);
+  await withDatabase('postgres', async (client) => {
+    for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
