@@ -48,14 +48,14 @@ describe('migrate bad input', () => {
     expect(result.stderr).not.toContain('s3cret');
   });
 
-  it('a local target that cannot be written is exit 1 before anything is copied', async () => {
+  it('a local target that is a file is exit 2 (a typo: issue 14, item 5) before anything is copied', async () => {
     const base = await emptyBase();
     const file = path.join(base, 'not-a-folder');
     await writeFile(file, 'x');
     const result = await runCli(['migrate', 'mongo', 'local', '--sessions-dir', file, '--mongo-url', 'mongodb://127.0.0.1:1/', '--timeout', '1000']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     oneLine(result.stderr);
-    expect(result.stderr).toContain('not writable');
+    expect(result.stderr).toContain('is not a folder');
   });
 
   it('a key name that does not round-trip fails that session only, and nothing of it is committed', async () => {
