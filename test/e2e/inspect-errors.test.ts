@@ -74,16 +74,20 @@ describe('inspect: bad input gives one clear line and the documented exit code',
     const url = new URL(mongoUrl());
     url.username = 'nobody';
     url.password = PASSWORD;
-    const result = await runCli(['inspect', 'mongo', '--mongo-url', url.toString(), '--json']);
+    const result = await runCli(['inspect', 'mongo', '--mongo-url', url.toString()]);
     expectOneLineError(result, 1, /authentication failed/);
     expect(result.stderr).not.toContain(PASSWORD);
+    // with --json the same failure is also one document on stdout (test/e2e/json-errors.test.ts)
+    const document = await runCli(['inspect', 'mongo', '--mongo-url', url.toString(), '--json']);
+    expect(json(document).error).toMatchObject({ code: 'authentication', exitCode: 1 });
+    expect(document.stdout + document.stderr).not.toContain(PASSWORD);
   });
 
   it('a password from --mongo-url-file never appears either', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'waha-storage-secretfile-'));
     writeFileSync(path.join(dir, 'mongo-url'), `mongodb://admin:${PASSWORD}@127.0.0.1:${await freePort()}/\n`);
     const result = await runCli(['inspect', '--mongo-url-file', path.join(dir, 'mongo-url'), '--sessions-dir', base, '--timeout', '1000']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3); // the local sessions are listed; MongoDB is reported unreachable
     expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
