@@ -19,12 +19,12 @@ export function registerHealth(program: Command): void {
   const command = program
     .command('health')
     .description("run WAHA's health checks (mediaFiles.space, sessionsFiles.space, mongodb) from the command line")
-    .option('--extended', 'also run checks WAHA does not have: s3, mongodb.permissions, sessionsFiles.writable, mediaFiles.writable, sessions.integrity')
+    .option('--extended', 'also run checks WAHA does not have: s3, mongodb.permissions, postgresql, postgresql.permissions, sessionsFiles.writable, mediaFiles.writable, sessions.integrity')
     .option('--deep', 'with --extended (implied): also put, read back and delete a probe object under waha-storage-probe/ in the bucket')
     .option('--server <url>', "ask a running WAHA's GET /health instead (sends X-Api-Key from --api-key)")
     .option('--timeout <ms>', `time limit for each --server or S3 request (default: ${DEFAULT_TIMEOUT_MS})`)
     .option('--watch <interval>', 'run again every interval (30s, 5m, ...) until Ctrl-C; with --json one JSON line per run');
-  addSettingOptions(command, ['sessions', 'mongo', 'media', 's3', 'health', 'server']);
+  addSettingOptions(command, ['sessions', 'mongo', 'postgres', 'media', 's3', 'health', 'server']);
   addOutputOptions(command);
   command.addHelpText('after', `
 Checks, with WAHA's names and rules:
@@ -34,6 +34,8 @@ Checks, with WAHA's names and rules:
 With --extended, after those:
   s3                    when --media-storage is S3 or any S3 setting is given: HeadBucket (--deep: probe object)
   mongodb.permissions   with a MongoDB URL: create and drop a probe database (Atlas: needs Atlas Admin)
+  postgresql            with a PostgreSQL URL: SELECT 1 within --postgres-timeout; "reason" says what failed
+  postgresql.permissions  with a PostgreSQL URL: CREATEDB or superuser, server >= 13, a probe database created and dropped
   sessionsFiles.writable, sessions.integrity   without a MongoDB URL
   mediaFiles.writable   always
 

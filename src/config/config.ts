@@ -15,6 +15,8 @@ export interface SessionsConfig {
   readonly namespace?: string;
   readonly sessionNamespace?: string;
   readonly mongoUrl?: string;
+  /** WHATSAPP_SESSIONS_POSTGRESQL_URL as given (parsed by src/util/postgres.ts with WAHA's rules). */
+  readonly postgresUrl?: string;
 }
 
 export interface MediaConfig {
@@ -38,6 +40,8 @@ export interface HealthConfig {
   readonly mediaThresholdMb: number;
   readonly sessionsThresholdMb: number;
   readonly mongoTimeoutMs: number;
+  /** Our own setting (WAHA has no PostgreSQL health check); absent: 3000 ms. */
+  readonly postgresTimeoutMs?: number;
 }
 
 /** Where a value came from: `flag`, `env:NAME`, `.env:NAME` or `default`. */
@@ -98,11 +102,15 @@ export function loadConfig(options: LoadOptions): Config {
       const mongoUrl = secretFromFile(text('mongoUrlFile'), 'mongoUrlFile', cwd) ?? text('mongoUrl');
       registerUrlSecrets(mongoUrl);
       if (mongoUrl !== undefined) validateMongoUrl(mongoUrl, resolve);
+      const postgresUrl = secretFromFile(text('postgresUrlFile'), 'postgresUrlFile', cwd) ?? text('postgresUrl');
+      registerUrlSecrets(postgresUrl);
+      if (postgresUrl !== undefined) validatePostgresUrl(postgresUrl, resolve);
       return {
         sessionsDir: path.resolve(cwd, text('sessionsDir')!),
         namespace: validateNamespace(text('namespace'), 'namespace', resolve),
         sessionNamespace: validateNamespace(text('sessionNamespace'), 'sessionNamespace', resolve),
         mongoUrl,
+        postgresUrl,
       };
     },
     media: (): MediaConfig => {
@@ -136,6 +144,7 @@ export function loadConfig(options: LoadOptions): Config {
       mediaThresholdMb: parsed('mediaThresholdMb', nonNegative, 'a number of megabytes', resolve),
       sessionsThresholdMb: parsed('sessionsThresholdMb', nonNegative, 'a number of megabytes', resolve),
       mongoTimeoutMs: parsed('mongoTimeout', positive, 'a number of milliseconds', resolve),
+      postgresTimeoutMs: parsed('postgresTimeout', positive, 'a number of milliseconds', resolve),
     }),
   };
 
@@ -225,6 +234,23 @@ function validateMongoUrl(url: string, resolve: (key: SettingKey) => Resolved): 
     const key = resolve('mongoUrlFile').value ? 'mongoUrlFile' : 'mongoUrl';
     throw new UsageError(`Invalid MongoDB URL for ${describe(key, resolve(key))}: it must start with mongodb:// or mongodb+srv:// and name a host`, {
       hint: 'e.g. mongodb://user:password@host:27017',
+      code: 'bad-url',
+    });
+  }
+}
+
+/** WAHA's parsePsql accepts `postgres:` and `postgresql:` URLs (postgres.md §1.1); a host is needed. */
+function validatePostgresUrl(url: string, resolve: (key: SettingKey) => Resolved): void {
+  let parsedUrl: URL | undefined;
+  try {
+    parsedUrl = new URL(url);
+  } catch {
+    parsedUrl = undefined;
+  }
+  if (!parsedUrl || (parsedUrl.protocol !== 'postgres:' && parsedUrl.protocol !== 'postgresql:') || !parsedUrl.hostname) {
+    const key = resolve('postgresUrlFile').value ? 'postgresUrlFile' : 'postgresUrl';
+    throw new UsageError(`Invalid PostgreSQL URL for ${describe(key, resolve(key))}: it must start with postgres:// or postgresql:// and name a host`, {
+      hint: 'e.g. postgres://user:password@host:5432/postgres?sslmode=disable',
       code: 'bad-url',
     });
   }

@@ -4,7 +4,7 @@
  * configuration table mirrors it.
  */
 /** `general` settings (the .env file) belong to every command that reads settings. */
-export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'media' | 's3' | 'health' | 'server';
+export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'postgres' | 'media' | 's3' | 'health' | 'server';
 
 export interface Setting {
   /** Property name in the parsed flags (commander's camelCase of the long flag). */
@@ -31,6 +31,10 @@ export const SETTINGS = [
     description: 'MongoDB session store URL' },
   { key: 'mongoUrlFile', flags: '--mongo-url-file <path>', env: ['WHATSAPP_SESSIONS_MONGO_URL_FILE'], group: 'mongo',
     description: 'read the MongoDB URL from this file' },
+  { key: 'postgresUrl', flags: '--postgres-url <url>', env: ['WHATSAPP_SESSIONS_POSTGRESQL_URL'], group: 'postgres', secret: true,
+    description: "PostgreSQL session store URL (its database is only the maintenance database; sslmode=disable turns TLS off)" },
+  { key: 'postgresUrlFile', flags: '--postgres-url-file <path>', env: ['WHATSAPP_SESSIONS_POSTGRESQL_URL_FILE'], group: 'postgres',
+    description: 'read the PostgreSQL URL from this file' },
   { key: 'mediaDir', flags: '--media-dir <dir>', env: ['WHATSAPP_FILES_FOLDER'], group: 'media',
     defaultValue: '/tmp/whatsapp-files', description: 'local media folder' },
   { key: 'lifetime', flags: '--lifetime <duration>', env: ['WHATSAPP_FILES_LIFETIME'], group: 'media',
@@ -59,6 +63,8 @@ export const SETTINGS = [
   { key: 'mongoTimeout', flags: '--mongo-timeout <ms>',
     env: ['WHATSAPP_HEALTH_MONGO_TIMEOUT_MS', 'WHATSAPP_HEALTH_MONGODB_TIMEOUT'],
     group: 'health', defaultValue: '3000', description: 'MongoDB health check timeout in milliseconds' },
+  { key: 'postgresTimeout', flags: '--postgres-timeout <ms>', env: ['WAHA_STORAGE_HEALTH_POSTGRES_TIMEOUT_MS'],
+    group: 'health', defaultValue: '3000', description: 'PostgreSQL health check timeout in milliseconds (health --extended)' },
   { key: 'apiKey', flags: '--api-key <key>', env: ['WHATSAPP_API_KEY', 'WAHA_API_KEY'], group: 'server', secret: true,
     description: 'WAHA API key for --server' },
 ] as const satisfies readonly Setting[];

@@ -28,6 +28,8 @@ export const CHECK = {
   sessionsWritable: 'sessionsFiles.writable',
   mediaWritable: 'mediaFiles.writable',
   sessionsIntegrity: 'sessions.integrity',
+  postgresql: 'postgresql',
+  postgresPermissions: 'postgresql.permissions',
 } as const;
 
 export function healthResult(checks: Iterable<readonly [string, CheckDetail]>): HealthResult {

@@ -7,6 +7,7 @@ import type { HealthConfig, MediaConfig, S3Config, SessionsConfig } from '../con
 import { checkDiskSpace } from './disk.js';
 import { checkSessionsIntegrity } from './integrity.js';
 import { checkMongo, checkMongoPermissions } from './mongo.js';
+import { checkPostgres, checkPostgresPermissions } from './postgres.js';
 import { CHECK, crashed, healthResult, type CheckDetail, type HealthResult } from './result.js';
 import { checkS3 } from './s3.js';
 import { checkWritable } from './writable.js';
@@ -48,6 +49,11 @@ export async function runHealth(options: HealthRunOptions): Promise<HealthResult
       : { status: 'down', reason: reachable?.reason ?? 'unreachable', detail: 'not checked: MongoDB is not reachable (see mongodb)' }]);
   } else {
     extended.push([CHECK.sessionsWritable, () => checkWritable(sessions.sessionsDir)]);
+  }
+  if (sessions.postgresUrl) {
+    const postgres = { url: sessions.postgresUrl, timeoutMs: health.postgresTimeoutMs ?? 3000 };
+    extended.push([CHECK.postgresql, () => checkPostgres(postgres)]);
+    extended.push([CHECK.postgresPermissions, () => checkPostgresPermissions(postgres)]);
   }
   extended.push([CHECK.mediaWritable, () => checkWritable(media.mediaDir)]);
   if (!mongo) extended.push([CHECK.sessionsIntegrity, () => checkSessionsIntegrity(sessions)]);
