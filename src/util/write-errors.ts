@@ -9,7 +9,8 @@ import { OperationError } from '../errors.js';
 
 export type WriteFailure = 'disk-full' | 'read-only' | 'not-writable' | 'io-error' | 'pipe-closed' | 'write-failed';
 
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+// SQLite's SHMSIZE: its -shm file could not grow (tmpfs, a full disk)
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
 const READ_ONLY = new Set(['EROFS', 'SQLITE_READONLY']);
 const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'SQLITE_CANTOPEN']);
 const PIPE_CLOSED = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
@@ -56,7 +57,7 @@ export function classifyWriteError(error: unknown, where?: string): WriteFailure
   if (PIPE_CLOSED.has(code)) return 'pipe-closed';
   if (code === 'EIO' || code.startsWith('SQLITE_IOERR')) {
     const free = where === undefined ? undefined : bytesFree(where);
-    return free !== undefined && free < 64 * 1024 ? 'disk-full' : 'io-error';
+    return free !== undefined && free < 1024 * 1024 ? 'disk-full' : 'io-error';
   }
   return undefined;
 }
