@@ -1,11 +1,13 @@
 /**
- * Streams a folder tree: regular files with size and mtime, and symbolic links (never followed).
- * Directories are read with fs.opendir (memory bounded by one directory entry at a time, not by the
- * tree). Sizes come from a synchronous lstat: on a local disk it is about four times faster than
- * the promise API for many small files (no thread-pool round trip per file), which is what a
- * session folder of thousands of key files is.
+ * Walks a folder tree: regular files with size and mtime, and symbolic links (never followed).
+ * Sizes come from a synchronous lstat: on a local disk it is about four times faster than the
+ * promise API for many small files (no thread-pool round trip per file), which is what a session
+ * folder of thousands of key files is. Memory is bounded by one directory's listing, not by the tree.
+ * - `walk` streams with fs.opendir (one entry at a time), for copies that await between files;
+ * - `walkSync` reads each folder with one readdir and can start from a listing the caller already
+ *   has (inspect lists a session folder once, for names and for sizes).
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -17,6 +19,8 @@ export interface WalkEntry {
   mtimeMs: number;
 }
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 export async function* walk(root: string, prefix = ''): AsyncGenerator<WalkEntry> {
   const directory = await opendir(root, { bufferSize: 256 });
   const subdirectories: string[] = [];
@@ -27,7 +31,7 @@ export async function* walk(root: string, prefix = ''): AsyncGenerator<WalkEntry
       continue;
     }
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-    const stat = lstatSync(path.join(root, entry.name), { throwIfNoEntry: false });
+    const stat = lstatSync(path.join(root, entry.name), NO_THROW);
     if (!stat) continue; // removed while we walked
     const kind = entry.isFile() ? 'file' : 'symlink';
     yield { relativePath, kind, size: kind === 'file' ? stat.size : 0, mtimeMs: stat.mtimeMs };
@@ -35,4 +39,49 @@ export async function* walk(root: string, prefix = ''): AsyncGenerator<WalkEntry
   for (const name of subdirectories) {
     yield* walk(path.join(root, name), prefix ? `${prefix}/${name}` : name);
   }
+}
+
+/** Reads a folder's entries with their types (one readdir); [] when it does not exist. */
+export function listFolder(directory: string): Dirent[] {
+  try {
+    return readdirSync(directory, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/**
+ * The same entries as `walk`, synchronously. `entries` is the root's listing when the caller has
+ * read it already. A file system that reports no entry type (DT_UNKNOWN) is asked with lstat.
+ */
+export function* walkSync(root: string, entries: readonly Dirent[] = readdirSync(root, { withFileTypes: true }), prefix = ''): Generator<WalkEntry> {
+  const subdirectories: string[] = [];
+  const base = root + path.sep;
+  for (const entry of entries) {
+    const name = entry.name;
+    if (entry.isDirectory()) {
+      subdirectories.push(name);
+      continue;
+    }
+    const known = entry.isFile() || entry.isSymbolicLink();
+    if (!known && typeKnown(entry)) continue; // FIFOs, sockets, devices: never opened, never counted
+    const stat = lstatSync(base + name, NO_THROW);
+    if (!stat) continue; // removed while we walked
+    if (!known && stat.isDirectory()) {
+      subdirectories.push(name);
+      continue;
+    }
+    const kind = stat.isFile() ? 'file' : stat.isSymbolicLink() ? 'symlink' : null;
+    if (!kind) continue;
+    yield { relativePath: prefix ? `${prefix}/${name}` : name, kind, size: kind === 'file' ? stat.size : 0, mtimeMs: stat.mtimeMs };
+  }
+  for (const name of subdirectories) {
+    const directory = base + name;
+    yield* walkSync(directory, readdirSync(directory, { withFileTypes: true }), prefix ? `${prefix}/${name}` : name);
+  }
+}
+
+function typeKnown(entry: Dirent): boolean {
+  return entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice();
 }

@@ -3,10 +3,9 @@
  * for every engine, the config file, the main database's `me` and `session_worker`, and each
  * engine's auth. Only names, sizes and creds.json are read, never every key file's content.
  */
-import { existsSync, type Dirent } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { existsSync, readFileSync, type Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { OperationError, UsageError } from '../../errors.js';
 import { ENGINES, namespacesFor, type Engine } from '../engines.js';
 import * as gows from '../engines/gows.js';
@@ -17,8 +16,9 @@ import { markSlugCollisions } from '../collisions.js';
 import { problem, type Problem } from '../problems.js';
 import type { InspectResult, SessionReport } from '../report.js';
 import { describeJsonError } from '../../util/json.js';
-import { walk } from '../../util/walk.js';
+import { listFolder, walkSync } from '../../util/walk.js';
 import { readMainDb, type MainDbContents } from './main-db.js';
+import { analyseInThreads } from './local-inspect-pool.js';
 
 export const CONFIG_FILE = '.waha.session.config.json';
 
@@ -54,8 +54,8 @@ export async function inspectLocal(options: LocalInspectOptions): Promise<Inspec
     mainDbs.set(mainDir, contents);
     if (contents.error) problems.push(problem('main-db-unreadable', `${contents.file}: ${contents.error}`));
   }
-  const limit = pLimit(options.concurrency);
-  const sessions = await Promise.all(refs.map((ref) => limit(() => analyseLocalSession(ref, mainDbs.get(ref.mainDir)!))));
+  // Each session is read synchronously (one readdir, an lstat per file), by up to `concurrency` threads.
+  const sessions = await analyseInThreads(refs, mainDbs, options.concurrency, analyseLocalSession);
   problems.push(...markSlugCollisions(sessions));
   return { sessions, problems };
 }
@@ -158,20 +158,19 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
   const nameProblem = sessionNameProblem(ref.name);
   if (nameProblem) problems.push(problem('name-invalid', `the session name "${ref.name}" ${nameProblem}`));
   try {
-    report.config = await readConfig(ref.directory, problems);
-    const files = existsSync(ref.directory) ? await readdir(ref.directory, { withFileTypes: true }) : [];
+    const files = listFolder(ref.directory);
+    report.config = readConfig(ref.directory, files, problems);
     const engine = ref.webjsProfile ? 'WEBJS' : ref.engineHint ?? detectEngine(files);
     report.engine = engine;
     const totals: Totals = { entries: 0, bytes: 0, newestMs: 0 };
     if (engine === 'WEBJS') await analyseWebjs(ref, report, totals);
     else {
-      for await (const entry of existsSync(ref.directory) ? walk(ref.directory) : emptyWalk()) {
+      for (const entry of walkSync(ref.directory, files)) {
         if (entry.kind === 'file') addFile(totals, entry.size, entry.mtimeMs);
       }
-      const authFiles = files.filter((file) => !noweb.CONFIG_FILE_PATTERN.test(file.name));
-      if (engine === 'NOWEB') await analyseNoweb(ref, report, files.map((file) => file.name));
+      if (engine === 'NOWEB') analyseNoweb(ref, report, files.map((file) => file.name));
       else if (engine === 'GOWS') analyseGows(ref, report);
-      else if (authFiles.length === 0) {
+      else if (!files.some((file) => !isConfigFile(file.name))) {
         report.loggedIn = false;
         problems.push(problem('no-auth', 'the folder holds only the session config'));
       } else if (engine === null) {
@@ -188,7 +187,10 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
   return report;
 }
 
-async function* emptyWalk(): AsyncGenerator<never> {}
+/** `.waha.session.*` files: cheaper than the pattern for every key file, same answer. */
+function isConfigFile(name: string): boolean {
+  return name.charCodeAt(0) === 0x2e && noweb.CONFIG_FILE_PATTERN.test(name);
+}
 
 /** Tells the engine from what a session folder holds (used when a namespace is shared). */
 export function detectEngine(entries: readonly Dirent[]): Engine | null {
@@ -198,10 +200,11 @@ export function detectEngine(entries: readonly Dirent[]): Engine | null {
   return null;
 }
 
-async function readConfig(directory: string, problems: Problem[]): Promise<Record<string, unknown> | null> {
+function readConfig(directory: string, files: readonly Dirent[], problems: Problem[]): Record<string, unknown> | null {
+  if (!files.some((file) => file.name === CONFIG_FILE)) return null;
   let text: string;
   try {
-    text = await readFile(path.join(directory, CONFIG_FILE), 'utf8');
+    text = readFileSync(path.join(directory, CONFIG_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -225,12 +228,13 @@ export function parseSessionConfig(text: string): { ok: true; value: Record<stri
   return { ok: false, error: 'is not a JSON object' };
 }
 
-async function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNames: readonly string[]): Promise<void> {
+function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNames: readonly string[]): void {
   const keysByCategory: Record<string, number> = {};
   const tempFiles: string[] = [];
   for (const name of fileNames) {
-    if (noweb.TEMP_FILE_PATTERN.test(name)) tempFiles.push(name);
-    else if (noweb.isKeyFile(name)) noweb.countCategory(keysByCategory, name.slice(0, -'.json'.length));
+    if (name.endsWith('.json')) {
+      if (!isConfigFile(name)) noweb.countCategory(keysByCategory, name.slice(0, -'.json'.length));
+    } else if (noweb.TEMP_FILE_PATTERN.test(name)) tempFiles.push(name);
   }
   report.details.keysByCategory = keysByCategory;
   report.details.nowebStore = fileNames.includes(noweb.STORE_FILE);
@@ -246,7 +250,7 @@ async function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNam
       : problem('no-auth', 'the folder holds no creds.json'));
     return;
   }
-  const creds = noweb.parseCreds(await readFile(path.join(ref.directory, noweb.CREDS_FILE), 'utf8'));
+  const creds = noweb.parseCreds(readFileSync(path.join(ref.directory, noweb.CREDS_FILE), 'utf8'));
   if (!creds.ok) {
     report.loggedIn = null;
     report.problems.push(problem('creds-corrupt', creds.error));
@@ -296,7 +300,7 @@ async function analyseWebjs(ref: LocalSessionRef, report: SessionReport, totals:
   let authBytes = 0;
   let cacheBytes = 0;
   const singletons: string[] = [];
-  for await (const entry of walk(profile.directory)) {
+  for (const entry of walkSync(profile.directory)) {
     const base = entry.relativePath.split('/').pop()!;
     if (entry.kind === 'symlink') {
       if (webjs.isSingleton(base)) singletons.push(base);
