@@ -96,7 +96,7 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
       if (!controller.signal.aborted) handleError(error, reporter);
       else {
         handleError(new WahaStorageError('interrupted: what was done is kept', ExitCode.interrupted, {
-          hint: 'run the command again to continue', cause: error,
+          hint: 'run the command again to continue', cause: error, code: 'interrupted',
         }), reporter);
       }
     } finally {
