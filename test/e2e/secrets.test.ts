@@ -22,8 +22,8 @@ import { age, localScenario, type Scenario } from '../support/scenario.js';
 const HEADER_VALUES = ['BearerSecretHdr1', 'XApiKeySecret2', 'PlainHeaderSecret3'];
 const QUERY_VALUES = ['QryToken4', 'QryKey5', 'QrySecret6', 'QryApiKey7', 'QryApiKey8', 'QryAccess9', 'QryPass10', 'QrySig11', 'QrySignature12'];
 const OTHER_CONFIG_VALUES = ['HmacKey13', 'ProxyPass14', 'UserInfoPw15'];
-const PRIVATE_KEYS = ['FakePrivKeyAAA16', 'FakePrivKeyBBB17', 'KeyFilePriv18'];
-const ARCHIVE_VALUES = ['ArchiveKeySecret19', 'ManifestSecret20'];
+const PRIVATE_KEYS = ['FakePrivKeyAAA16', 'Zk9x', 'FakePrivKeyBBB17', 'Kf18x', 'KeyFilePriv18'];
+const ARCHIVE_VALUES = ['Ak19x', 'ArchiveKeySecret19', 'Mf20x', 'ManifestSecret20'];
 const SECRETS = [...HEADER_VALUES, ...QUERY_VALUES, ...OTHER_CONFIG_VALUES, ...PRIVATE_KEYS, ...ARCHIVE_VALUES];
 
 const LEAKY_CONFIG = {
@@ -56,17 +56,18 @@ beforeAll(async () => {
   scenario = await localScenario('noweb', 'sec');
   out = await mkdtemp(path.join(os.tmpdir(), 'waha-secrets-'));
   await writeFile(path.join(scenario.folder, 'alpha', '.waha.session.config.json'), JSON.stringify(LEAKY_CONFIG));
-  // creds.json: a private key, then garbage, raw bytes and a second private key.
+  // creds.json: a private key, then raw bytes where a value should be, the start of another key and
+  // garbage. V8's message quotes ~10 characters around the bad token: the raw bytes and "Zk9x".
   await mkdir(path.join(scenario.folder, 'leaky'));
   await writeFile(path.join(scenario.folder, 'leaky', 'creds.json'), Buffer.concat([
-    Buffer.from('{"noiseKey":{"private":{"type":"Buffer","data":"FakePrivKeyAAA16"}},garbage '),
-    Buffer.from([0x00, 0x01, 0x1b, 0xff, 0xfe]),
-    Buffer.from('"FakePrivKeyBBB17"}'),
+    Buffer.from('{"noiseKey":{"private":{"type":"Buffer","data":"FakePrivKeyAAA16"}},"signedIdentityKey":{"private":'),
+    Buffer.from([0x00, 0x01, 0x1b, 0xff]),
+    Buffer.from('Zk9x garbage "FakePrivKeyBBB17"}'),
   ]));
   // A session whose creds are fine but one key file breaks off after a private key.
   await mkdir(path.join(scenario.folder, 'keyleak'));
   await writeFile(path.join(scenario.folder, 'keyleak', 'creds.json'), await readFile(path.join(scenario.folder, 'alpha', 'creds.json')));
-  await writeFile(path.join(scenario.folder, 'keyleak', 'pre-key-9.json'), '{"private":"KeyFilePriv18" "public":');
+  await writeFile(path.join(scenario.folder, 'keyleak', 'pre-key-9.json'), '{"private":Kf18x, "public":"KeyFilePriv18"}');
   await age(scenario.folder); // not "live": migrate and backup refuse folders changed seconds ago
 });
 
@@ -167,7 +168,7 @@ describe('configs are printed with every secret masked', () => {
   });
 });
 
-/** Copies an archive, with its first key entry and its manifest cut off after a secret. */
+/** Copies an archive, with its first key entry and its manifest damaged where V8 would quote a secret. */
 async function damageArchive(from: string, to: string): Promise<void> {
   const extract = tar.extract();
   const pack = tar.pack();
@@ -179,9 +180,9 @@ async function damageArchive(from: string, to: string): Promise<void> {
       let data = Buffer.concat(chunks);
       if (!keyDamaged && /\/keys\/[^/]+\.json$/.test(header.name)) {
         keyDamaged = true;
-        data = Buffer.from('{"private":"ArchiveKeySecret19" trailing');
+        data = Buffer.from('{"private":Ak19x, "public":"ArchiveKeySecret19"}');
       } else if (header.name === 'manifest.json') {
-        data = Buffer.from('{"sessions":["ManifestSecret20" oops');
+        data = Buffer.from('{"sessions":[Mf20x, "ManifestSecret20"]}');
       }
       pack.entry({ ...header, size: data.length }, data, next);
     });
