@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MongoClient } from 'mongodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { writeMongoFixtures, type FixtureSet } from '../support/fixtures/index.js';
 import { json, runCli } from '../support/cli.js';
 import { connectMongo, dropNamespace, mongoUrl, uniqueNamespace } from '../support/mongo.js';
@@ -50,7 +53,10 @@ describe('inspect mongo (through the binary)', () => {
   });
 
   it('covers local and mongo together when a URL is configured and no store word is given', async () => {
-    const result = await runCli(['inspect', '--sessions-dir', '/nonexistent-waha-sessions', ...mongoArgs(), '--json']);
+    // an empty sessions folder: a missing one given explicitly is a typo (exit 2, test/e2e/typos.test.ts)
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'waha-empty-sessions-'));
+    const result = await runCli(['inspect', '--sessions-dir', empty, ...mongoArgs(), '--json']);
+    rmSync(empty, { recursive: true, force: true });
     expect(result.code).toBe(0);
     expect(json(result).sessions.every((session: any) => session.store === 'mongo')).toBe(true);
     expect(result.stderr).toBe('');
