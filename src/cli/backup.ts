@@ -49,7 +49,7 @@ export function registerBackup(program: Command): void {
   const backup = program
     .command('backup')
     .description('write sessions (config, me, session_worker, auth) of a store into one checksummed archive (.tar.gz, optionally age-encrypted)')
-    .argument('<store>', 'local or mongo')
+    .argument('<store>', 'local, mongo or postgres (pg)')
     .option('-o, --output <file|->', 'the archive file (written as <file>.partial, renamed when complete and verified; {date} and {time} become YYYY-MM-DD and HHMMSS, UTC), or - for stdout')
     .addOption(sessionOption('only this session (repeatable; default: every session)'))
     .addOption(engineOption())
@@ -59,7 +59,7 @@ export function registerBackup(program: Command): void {
     .option('--overwrite', 'replace an existing --output file (--force is the in-use override); only a complete backup replaces it')
     .addOption(mongoTimeoutOption());
   backup.addOption(hiddenWorkFactor());
-  addSettingOptions(backup, ['sessions', 'mongo']);
+  addSettingOptions(backup, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(backup);
   backup.addHelpText('after', `
 The archive holds, per session, its config, me, session_worker and auth in a store-neutral form
@@ -173,7 +173,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .command('restore')
     .description('restore sessions from an archive into a store (staged, verified by digest, then committed; the same conflict rules as migrate)')
     .argument('<file>', 'the archive, or - for stdin')
-    .argument('<store>', 'local or mongo')
+    .argument('<store>', 'local, mongo or postgres (pg)')
     .addOption(sessionOption('only this session (repeatable; default: every session in the archive)'))
     .addOption(engineOption())
     .option('--overwrite', 'replace sessions that exist in the store with different content (after the new copy verified)')
@@ -184,7 +184,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .addOption(concurrencyOption('sessions restored at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus or core (default: what the store uses, else plus)')
     .addOption(mongoTimeoutOption());
-  addSettingOptions(restore, ['sessions', 'mongo']);
+  addSettingOptions(restore, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(restore);
   restore.addHelpText('after', `
 The whole archive is read and checked first (every SHA-256, the manifest, the session digests);

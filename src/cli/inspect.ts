@@ -22,12 +22,12 @@ export function registerInspect(program: Command): void {
   const command = program
     .command('inspect')
     .description('show the sessions in the local store and/or MongoDB: engine, login, phone, worker, size, problems')
-    .argument('[store]', 'local or mongo (default: local, plus mongo when a Mongo URL is configured)')
+    .argument('[store]', 'local, mongo or postgres (pg) (default: local, plus mongo and postgres when their URLs are configured)')
     .addOption(sessionOption('only this session (repeatable); one session shows the detail view'))
     .addOption(engineOption())
     .addOption(concurrencyOption('sessions read at once', 8))
     .addOption(mongoTimeoutOption());
-  addSettingOptions(command, ['sessions', 'mongo']);
+  addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
   command.action(action<InspectFlags>(async ({ options, config, reporter }, store?: string) => {
     const { inspect } = await import('../sessions/inspect.js');
@@ -43,13 +43,14 @@ export function registerInspect(program: Command): void {
     };
     // WAHA creates ./.sessions on its first session: the default folder missing is "no sessions", any other is a typo
     const { sessionsDir, mongoUrl } = config.sessions;
-    if (store === undefined && !mongoUrl && config.source('sessionsDir').source === 'default' && !existsSync(sessionsDir)) {
+    if (store === undefined && !mongoUrl && !config.sessions.postgresUrl && config.source('sessionsDir').source === 'default' && !existsSync(sessionsDir)) {
       reporter.info(`no sessions dir at ${sessionsDir} (the default); no sessions`);
       await requireNamed([], options.session, { description: `local (${sessionsDir})` });
       render({ sessions: [], problems: [] }, options, reporter);
       return;
     }
-    if (store !== 'mongo' && config.source('sessionsDir').source !== 'default') requireSessionsDir(sessionsDir, { mustExist: true });
+    const word = store === undefined ? undefined : parseStoreWord(store);
+    if ((word === undefined || word === 'local') && config.source('sessionsDir').source !== 'default') requireSessionsDir(sessionsDir, { mustExist: true });
     const spinner = await reporter.spinner('reading sessions');
     let result: InspectResult;
     try {

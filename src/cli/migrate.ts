@@ -6,7 +6,7 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
-import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireMongoUrl, requireSessionsDir, type StoreWord } from './session-stores.js';
+import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir, requireStoreSettings, type StoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
@@ -30,8 +30,8 @@ export function registerMigrate(program: Command): void {
   const command = program
     .command('migrate')
     .description("copy sessions between the local store and MongoDB in exactly WAHA's layouts, verified before anything is committed")
-    .argument('<source>', 'local or mongo')
-    .argument('<target>', 'local or mongo (not the source)')
+    .argument('<source>', 'local, mongo or postgres (pg)')
+    .argument('<target>', 'local, mongo or postgres (pg); not the source')
     .addOption(sessionOption('only this session (repeatable; default: every session of the source)'))
     .addOption(engineOption())
     .option('--overwrite', 'replace sessions that exist in the target with different content (after the new copy verified)')
@@ -42,7 +42,7 @@ export function registerMigrate(program: Command): void {
     .addOption(concurrencyOption('sessions copied at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus (webjs/<name>/session-<name>) or core (webjs/default/session-<name>); default: what the target uses, else plus')
     .addOption(mongoTimeoutOption());
-  addSettingOptions(command, ['sessions', 'mongo']);
+  addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
   command.addHelpText('after', `
 What is copied, per session: the config (.waha.session.config.json <-> sessions document), me and
@@ -107,12 +107,17 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
 
 async function openStores(config: Config, source: StoreWord, target: StoreWord, layout: 'plus' | 'core' | undefined, timeoutMs: number): Promise<{ source: SessionStore; target: SessionStore }> {
   // Cheap checks first: a missing URL or an unwritable local target stop the run before any connection.
-  requireMongoUrl(config);
+  requireStoreSettings(config, source);
+  requireStoreSettings(config, target);
   if (target === 'local') await assertWritable(config.sessions.sessionsDir);
-  else requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
-  const mongo = await openSessionStore(config, 'mongo', timeoutMs);
-  const local = await openSessionStore(config, 'local', timeoutMs, layout);
-  return source === 'local' ? { source: local, target: mongo } : { source: mongo, target: local };
+  else if (source === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
+  const opened = await openSessionStore(config, source, timeoutMs, layout);
+  try {
+    return { source: opened, target: await openSessionStore(config, target, timeoutMs, layout) };
+  } catch (error) {
+    await opened.close().catch(() => {});
+    throw error;
+  }
 }
 
 function exitCodeOf(result: TransferResult): number {

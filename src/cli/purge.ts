@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { formatBytes } from '../config/units.js';
 import { ExitCode, OperationError, UsageError } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
-import type { PurgeItem, PurgeResult } from '../sessions/purge.js';
+import type { PurgeItem, PurgeResult, PurgeStore } from '../sessions/purge.js';
 import { passphraseFor } from './backup.js';
-import { openSessionStore, parseStoreWord } from './session-stores.js';
+import { openSessionStore, parseStoreWord, type StoreWord } from './session-stores.js';
 import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, addSettingOptions, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
 import type { Reporter } from './reporter.js';
@@ -30,7 +30,7 @@ export function registerPurge(program: Command): void {
   const command = program
     .command('purge')
     .description("remove sessions from a store exactly as WAHA's delete does (or, with --logout, as its logout does)")
-    .argument('<store>', 'local or mongo')
+    .argument('<store>', 'local, mongo or postgres (pg)')
     .addOption(sessionOption('this session (repeatable)'))
     .option('--all', 'every session of the store (of the --engine ones)')
     .addOption(engineOption())
@@ -42,7 +42,7 @@ export function registerPurge(program: Command): void {
     .option('--dry-run', 'show what would be removed and the totals; remove nothing')
     .option('-y, --yes', 'do not ask (needed without a terminal)')
     .addOption(mongoTimeoutOption());
-  addSettingOptions(command, ['sessions', 'mongo']);
+  addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
   command.addHelpText('after', `
 delete (default)  local: the session folder and its me / session_worker rows in waha.sqlite3
@@ -78,7 +78,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
       checkOutputPath(options.backup, { flag: '--backup' });
     }
     const store = await openSessionStore(config, word, options.timeout ?? 5000);
-    const target = word === 'local' ? { kind: 'local' as const, store: store as never } : { kind: 'mongo' as const, store: store as never };
+    const target = { kind: word, store } as PurgeStore;
     try {
       // everything that can fail is checked before the question, the backup and the first removal
       await preflight(target, items, mode);
@@ -113,7 +113,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
   }));
 }
 
-async function backupFirst(options: PurgeFlags, config: Parameters<typeof openSessionStore>[0], word: 'local' | 'mongo', items: PurgeItem[], engines: ReturnType<typeof parseEngines>, reporter: Reporter, signal: AbortSignal) {
+async function backupFirst(options: PurgeFlags, config: Parameters<typeof openSessionStore>[0], word: StoreWord, items: PurgeItem[], engines: ReturnType<typeof parseEngines>, reporter: Reporter, signal: AbortSignal) {
   const file = options.backup!;
   const { backup, checkOutputPath } = await import('../sessions/stores/archive-backup.js');
   checkOutputPath(file, { flag: '--backup' });

@@ -8,12 +8,13 @@ import { redactUrl } from '../config/redact.js';
 import { OperationError, UsageError } from '../errors.js';
 import type { SessionStore } from '../sessions/stores/types.js';
 
-export type StoreWord = 'local' | 'mongo';
+export type StoreWord = 'local' | 'mongo' | 'postgres';
 
-/** `role` names the word in the error: "source store", "target store", "session store". */
+/** `role` names the word in the error: "source store", "target store", "session store". `pg` is `postgres`. */
 export function parseStoreWord(word: string, role = 'session store'): StoreWord {
-  if (word === 'local' || word === 'mongo') return word;
-  throw new UsageError(`Unknown ${role} "${word}"`, { hint: 'use local or mongo' });
+  if (word === 'local' || word === 'mongo' || word === 'postgres') return word;
+  if (word === 'pg') return 'postgres';
+  throw new UsageError(`Unknown ${role} "${word}"`, { hint: 'use local, mongo or postgres (pg)' });
 }
 
 export function parseLayout(text: string | undefined): 'plus' | 'core' | undefined {
@@ -30,6 +31,12 @@ export async function openSessionStore(config: Config, word: StoreWord, timeoutM
     const { LocalTransferStore } = await import('../sessions/stores/local-transfer.js');
     return new LocalTransferStore({ ...sessions, webjsLayout: layout });
   }
+  if (word === 'postgres') {
+    const [{ PostgresTransferStore }, { PostgresServer }] = await Promise.all([import('../sessions/stores/postgres/store.js'), import('../util/postgres.js')]);
+    const server = new PostgresServer({ url: requirePostgresUrl(config), timeoutMs });
+    await server.with(undefined, async () => {}); // unreachable or refused: one clear error before anything starts
+    return new PostgresTransferStore({ server, namespace: sessions.namespace, sessionNamespace: sessions.sessionNamespace });
+  }
   const mongoUrl = requireMongoUrl(config);
   const [{ MongoTransferStore }, { connectMongo }] = await Promise.all([import('../sessions/stores/mongo-transfer.js'), import('../util/mongo.js')]);
   const client = await connectMongo(mongoUrl, { timeoutMs });
@@ -40,6 +47,18 @@ export function requireMongoUrl(config: Config): string {
   const url = config.sessions.mongoUrl;
   if (!url) throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)', code: 'missing-setting' });
   return url;
+}
+
+export function requirePostgresUrl(config: Config): string {
+  const url = config.sessions.postgresUrl;
+  if (!url) throw new UsageError('No PostgreSQL URL is configured', { hint: 'set --postgres-url / WHATSAPP_SESSIONS_POSTGRESQL_URL (or --postgres-url-file)', code: 'missing-setting' });
+  return url;
+}
+
+/** The cheap check of a store word's setting (a URL), before any connection. */
+export function requireStoreSettings(config: Config, word: StoreWord): void {
+  if (word === 'mongo') requireMongoUrl(config);
+  else if (word === 'postgres') requirePostgresUrl(config);
 }
 
 const SESSIONS_DIR_HINT = "set --sessions-dir / WAHA_LOCAL_STORE_BASE_DIR to WAHA's .sessions folder";

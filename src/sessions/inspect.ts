@@ -27,7 +27,11 @@ export function selectStores(options: Pick<InspectOptions, 'store' | 'sessions' 
   if (options.store === 'mongo' && !options.sessions.mongoUrl) {
     throw new UsageError('No MongoDB URL is configured', { hint: 'set --mongo-url / WHATSAPP_SESSIONS_MONGO_URL (or --mongo-url-file)', code: 'missing-setting' });
   }
+  if (options.store === 'postgres' && !options.sessions.postgresUrl) {
+    throw new UsageError('No PostgreSQL URL is configured', { hint: 'set --postgres-url / WHATSAPP_SESSIONS_POSTGRESQL_URL (or --postgres-url-file)', code: 'missing-setting' });
+  }
   if (options.store) return [options.store];
+  if (options.sessions.postgresUrl) return [...selectStores({ ...options, sessions: { ...options.sessions, postgresUrl: undefined } }), 'postgres'];
   if (!options.sessions.mongoUrl) return ['local'];
   if (!existsSync(options.sessions.sessionsDir)) {
     options.onNote?.(`no local sessions dir at ${options.sessions.sessionsDir}; inspecting MongoDB only`);
@@ -46,7 +50,7 @@ export async function inspect(options: InspectOptions): Promise<InspectResult> {
   for (const store of stores) {
     let part: InspectResult;
     try {
-      part = store === 'local' ? await inspectLocalStore(options) : await inspectMongoStore(options);
+      part = store === 'local' ? await inspectLocalStore(options) : store === 'postgres' ? await inspectPostgresStore(options) : await inspectMongoStore(options);
     } catch (error) {
       if (stores.length === 1 || !(error instanceof WahaStorageError) || error.exitCode === ExitCode.usage) throw error;
       result.failedStores!.push({ store, error });
@@ -69,6 +73,27 @@ async function inspectLocalStore(options: InspectOptions): Promise<InspectResult
     sessions: options.names,
     concurrency: options.concurrency,
   });
+}
+
+async function inspectPostgresStore(options: InspectOptions): Promise<InspectResult> {
+  const [{ inspectPostgres }, { PostgresServer }] = await Promise.all([import('./stores/postgres/inspect.js'), import('../util/postgres.js')]);
+  const server = new PostgresServer({ url: options.sessions.postgresUrl!, timeoutMs: options.mongoTimeoutMs });
+  try {
+    return await inspectPostgres({
+      server,
+      namespace: options.sessions.namespace,
+      sessionNamespace: options.sessions.sessionNamespace,
+      engines: options.engines,
+      sessions: options.names,
+      concurrency: options.concurrency,
+    });
+  } catch (error) {
+    if (error instanceof WahaStorageError) throw error;
+    throw new OperationError(`Reading PostgreSQL at ${server.location} failed: ${redact((error as Error).message)}`, {
+      hint: 'check that the role may connect to the maintenance database and to the waha_* databases',
+      cause: error,
+    });
+  }
 }
 
 async function inspectMongoStore(options: InspectOptions): Promise<InspectResult> {

@@ -19,6 +19,7 @@ export type ProblemCode =
   | 'webjs-zip-corrupt'
   | 'engine-unsupported-store'
   | 'store-unreachable'
+  | 'waha-connected'
   | 'unreadable';
 
 export interface Problem {
@@ -44,6 +45,7 @@ const HINTS: Record<ProblemCode, string> = {
   'webjs-zip-corrupt': 'the RemoteAuth zip is damaged; the session will need a QR scan unless a backup exists',
   'engine-unsupported-store': 'WAHA cannot use this engine with this store',
   'store-unreachable': 'the other stores are listed; fix the connection and run again to see this one',
+  'waha-connected': 'WAHA is running on this session; stop it before migrating or purging',
   unreadable: 'check permissions on the path',
 };
 

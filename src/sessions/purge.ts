@@ -22,6 +22,7 @@ import type { Engine } from './engines.js';
 import type { SessionReport } from './report.js';
 import { removeSessionEntries, type LocalTransferStore } from './stores/local-transfer.js';
 import type { MongoTransferStore } from './stores/mongo-transfer.js';
+import type { PostgresTransferStore } from './stores/postgres/store.js';
 
 export type PurgeMode = 'delete' | 'logout';
 
@@ -62,7 +63,7 @@ export async function planPurge(reports: readonly SessionReport[], names: readon
   }));
 }
 
-export type PurgeStore = { kind: 'local'; store: LocalTransferStore } | { kind: 'mongo'; store: MongoTransferStore };
+export type PurgeStore = { kind: 'local'; store: LocalTransferStore } | { kind: 'mongo'; store: MongoTransferStore } | { kind: 'postgres'; store: PostgresTransferStore };
 
 /** The dry run: the same plan, every session `planned`, the same totals. */
 export function planned(items: readonly PurgeItem[], mode: PurgeMode): PurgeResult {
@@ -79,6 +80,7 @@ export async function purge(target: PurgeStore, items: readonly PurgeItem[], mod
     try {
       if (mode === 'delete') await target.store.remove(ref);
       else if (target.kind === 'local') await logoutLocal(target.store, ref);
+      else if (target.kind === 'postgres') await target.store.logout(ref);
       else await logoutMongo(target.store, ref);
       sessions.push({ ...item, status: 'done' });
     } catch (error) {
@@ -94,6 +96,7 @@ export async function purge(target: PurgeStore, items: readonly PurgeItem[], mod
  */
 export async function preflight(target: PurgeStore, items: readonly PurgeItem[], mode: PurgeMode): Promise<void> {
   const refs = items.map((item) => ({ engine: item.engine, name: item.name }));
+  if (target.kind === 'postgres') return target.store.preflightPurge(refs);
   if (target.kind === 'mongo') {
     for (const ref of refs) await checkMongo(target.store, ref);
     return;
@@ -189,6 +192,7 @@ interface Part {
 }
 
 function partsOf(target: PurgeStore, ref: { engine: Engine | null; name: string }, mode: PurgeMode): Part[] {
+  if (target.kind === 'postgres') return target.store.purgeParts(ref, mode);
   if (target.kind === 'mongo') {
     const main = target.store.mainDb(ref);
     const sessionDb = target.store.sessionDb(ref);

@@ -2,7 +2,7 @@ import type { WahaStorageError } from '../errors.js';
 import type { Engine } from './engines.js';
 import type { Problem } from './problems.js';
 
-export type SessionStoreKind = 'local' | 'mongo';
+export type SessionStoreKind = 'local' | 'mongo' | 'postgres';
 
 export interface SessionMe {
   id: string;
@@ -43,6 +43,8 @@ export interface SessionDetails {
   devices?: number;
   whatsmeowVersion?: number | null;
   tempFiles?: string[];
+  /** PostgreSQL: WAHA's connections to the session database (pg_stat_activity application_name, pid). */
+  connections?: string[];
 }
 
 export interface InspectResult {

@@ -61,9 +61,9 @@ export function describeStore(store: Pick<SessionStore, 'kind' | 'location'>): s
 export async function inspectedStores(options: InspectOptions): Promise<SelectionStore> {
   const { selectStores, inspect } = await import('./inspect.js');
   const stores = selectStores({ ...options, onNote: undefined });
-  const { sessionsDir, mongoUrl } = options.sessions;
+  const { sessionsDir, mongoUrl, postgresUrl } = options.sessions;
   return {
-    description: stores.map((store) => (store === 'local' ? `local (${sessionsDir})` : `mongo (${redactUrl(mongoUrl!)})`)).join(' or '),
+    description: stores.map((store) => (store === 'local' ? `local (${sessionsDir})` : store === 'postgres' ? `postgres (${redactUrl(postgresUrl!)})` : `mongo (${redactUrl(mongoUrl!)})`)).join(' or '),
     names: async () => {
       const names: string[] = [];
       for (const store of stores) {
@@ -72,7 +72,7 @@ export async function inspectedStores(options: InspectOptions): Promise<Selectio
           const refs = await listLocalSessions({ ...options.sessions, engines: options.engines, concurrency: 1 }).catch(() => []);
           names.push(...refs.map((ref) => ref.name));
         } else {
-          const result = await inspect({ ...options, store: 'mongo', names: undefined, onNote: undefined }).catch(() => ({ sessions: [] }));
+          const result = await inspect({ ...options, store, names: undefined, onNote: undefined }).catch(() => ({ sessions: [] }));
           names.push(...result.sessions.map((session) => session.name));
         }
       }

@@ -345,7 +345,7 @@ async function* readRemoteAuth(db: Db, ref: SessionRef, prefix: string, fileId?:
   }
 }
 
-async function* zipEntries(file: string, label: string): AsyncIterable<SessionEntry> {
+export async function* zipEntries(file: string, label: string): AsyncIterable<SessionEntry> {
   let zip: yauzl.ZipFile;
   try {
     zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {

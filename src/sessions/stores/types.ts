@@ -50,7 +50,7 @@ export interface ListOptions {
 export type Presence = 'absent' | 'present' | 'leftover';
 
 export interface SessionStore {
-  readonly kind: 'local' | 'mongo' | 'archive';
+  readonly kind: 'local' | 'mongo' | 'postgres' | 'archive';
   /** For messages: a folder, or a redacted URL. */
   readonly location: string;
   list(options: ListOptions): Promise<StoredSession[]>;
