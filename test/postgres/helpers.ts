@@ -1,6 +1,8 @@
 /** Connections to the test PostgreSQL server, and namespaces that keep parallel test files apart. */
 import pg from 'pg';
 import { inject } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { mongoUrl } from '../support/mongo.js';
 
 export function postgresUrl(): string {
   return inject('postgresUrl');
@@ -46,4 +48,21 @@ export async function dropNamespace(namespace: string): Promise<void> {
   await withDatabase('postgres', async (client) => {
     for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   });
+}
+
+/** `waha-storage <command>` against the test PostgreSQL (and MongoDB) in one namespace. */
+export function cliIn(args: string[], base: string, namespace: string, extra: { url?: string; timeoutMs?: number } = {}) {
+  return runCli([...args, '--sessions-dir', base, '--namespace', namespace, '--session-namespace', namespace,
+    '--postgres-url', extra.url ?? postgresUrl(), '--mongo-url', mongoUrl()], { timeoutMs: extra.timeoutMs });
+}
+
+/** Index names of a table, from pg_indexes. */
+export async function indexesOf(client: pg.Client, table: string): Promise<string[]> {
+  const { rows } = await client.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 ORDER BY indexname", [table]);
+  return rows.map((row) => row.indexname);
+}
+
+export async function tableNames(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+  return rows.map((row) => row.tablename);
 }
