@@ -14,7 +14,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 process.env.SQLITE_USE_URI = '1';
 const require = createRequire(import.meta.url);
-export const Database = require('better-sqlite3') as typeof BetterSqlite3;
+// better-sqlite3 12 aborts the process on Node 24 whenever the GC collects one of its objects (Node 24's
+// node::ObjectWrap removes a cleanup hook with no current environment); 13 (Node-API) does not, but
+// needs Node 22: the same API from one of two installs (package.json: better-sqlite3-napi).
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+export const Database = require(NODE_MAJOR >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3') as typeof BetterSqlite3;
 export type Database = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement<unknown[]>;
 

@@ -5,7 +5,8 @@
  * folder of thousands of key files is. Memory is bounded by one directory's listing, not by the tree.
  * - `walk` streams with fs.opendir (one entry at a time), for copies that await between files;
  * - `walkSync` reads each folder with one readdir and can start from a listing the caller already
- *   has (inspect lists a session folder once, for names and for sizes).
+ *   has (inspect lists a session folder once, for names and for sizes); `treeTotals` counts the
+ *   same files without an object per file.
  */
 import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { opendir } from 'node:fs/promises';
@@ -80,6 +81,41 @@ export function* walkSync(root: string, entries: readonly Dirent[] = readdirSync
     const directory = base + name;
     yield* walkSync(directory, readdirSync(directory, { withFileTypes: true }), prefix ? `${prefix}/${name}` : name);
   }
+}
+
+export interface TreeTotals {
+  /** Regular files (symbolic links, FIFOs, sockets and devices are not counted). */
+  files: number;
+  bytes: number;
+  newestMs: number;
+}
+
+/** Counts the regular files under a folder, as `walkSync` would list them, without an object per file. */
+export function treeTotals(root: string, entries: readonly Dirent[] = readdirSync(root, { withFileTypes: true })): TreeTotals {
+  const totals: TreeTotals = { files: 0, bytes: 0, newestMs: 0 };
+  const base = root + path.sep;
+  for (const entry of entries) {
+    if (entry.isSymbolicLink() || (!entry.isFile() && !entry.isDirectory() && typeKnown(entry))) continue;
+    const file = base + entry.name;
+    if (entry.isDirectory()) {
+      addTotals(totals, treeTotals(file));
+      continue;
+    }
+    const stat = lstatSync(file, NO_THROW);
+    if (!stat) continue; // removed while we walked
+    if (stat.isFile()) {
+      totals.files++;
+      totals.bytes += stat.size;
+      if (stat.mtimeMs > totals.newestMs) totals.newestMs = stat.mtimeMs;
+    } else if (stat.isDirectory()) addTotals(totals, treeTotals(file)); // the file system gave no entry type
+  }
+  return totals;
+}
+
+function addTotals(totals: TreeTotals, more: TreeTotals): void {
+  totals.files += more.files;
+  totals.bytes += more.bytes;
+  totals.newestMs = Math.max(totals.newestMs, more.newestMs);
 }
 
 function typeKnown(entry: Dirent): boolean {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { walk, walkSync, type WalkEntry } from '../../src/util/walk.js';
+import { treeTotals, walk, walkSync, type WalkEntry } from '../../src/util/walk.js';
 
 let root: string;
 
@@ -40,5 +40,17 @@ describe('walkSync', () => {
   it('starts from a listing the caller has already read', () => {
     const entries = readdirSync(root, { withFileTypes: true }).filter((entry) => entry.name !== 'Default');
     expect([...walkSync(root, entries)].map((entry) => entry.relativePath).sort()).toEqual(['creds.json', 'link-to-creds', 'pre-key-1.json']);
+  });
+});
+
+describe('treeTotals', () => {
+  it('counts the regular files walkSync lists, in every folder, and their bytes and newest mtime', () => {
+    const files = [...walkSync(root)].filter((entry) => entry.kind === 'file');
+    expect(treeTotals(root)).toEqual({
+      files: 4,
+      bytes: 11 + 300 + 4096 + 2,
+      newestMs: Math.max(...files.map((entry) => entry.mtimeMs)),
+    });
+    expect(files).toHaveLength(4);
   });
 });

@@ -16,7 +16,7 @@ import { markSlugCollisions } from '../collisions.js';
 import { problem, type Problem } from '../problems.js';
 import type { InspectResult, SessionReport } from '../report.js';
 import { describeJsonError } from '../../util/json.js';
-import { listFolder, walkSync } from '../../util/walk.js';
+import { listFolder, treeTotals, walkSync } from '../../util/walk.js';
 import { readMainDb, type MainDbContents } from './main-db.js';
 import { analyseInThreads } from './local-inspect-pool.js';
 
@@ -106,11 +106,12 @@ export async function listLocalSessions(options: LocalInspectOptions): Promise<L
 /** Finds each session's Chromium profile: plus `<name>/session-<name>`, or core `default/session-<name>`. */
 async function addWebjsProfiles(folder: string, found: Map<string, LocalSessionRef>, engineHint: Engine | null, mainDir: string): Promise<void> {
   const coreFolder = path.join(folder, webjs.CORE_LAYOUT_FOLDER);
-  const coreProfiles = existsSync(coreFolder)
-    ? (await readdir(coreFolder, { withFileTypes: true }))
-        .filter((entry) => entry.isDirectory() && entry.name.startsWith(webjs.PROFILE_PREFIX))
-        .map((entry) => entry.name.slice(webjs.PROFILE_PREFIX.length))
-    : [];
+  const coreEntries = existsSync(coreFolder) ? await readdir(coreFolder, { withFileTypes: true }) : [];
+  const coreProfiles = coreEntries
+    .filter((entry) => entry.isDirectory() && entry.name.startsWith(webjs.PROFILE_PREFIX))
+    .map((entry) => entry.name.slice(webjs.PROFILE_PREFIX.length));
+  // `default/` holding only other sessions' profiles is LocalAuth's data path, not a session
+  if (webjs.isCoreDataPathOnly(coreEntries)) found.delete(webjs.CORE_LAYOUT_FOLDER);
   const sharedCore = coreProfiles.some((name) => name !== webjs.CORE_LAYOUT_FOLDER);
   for (const name of coreProfiles) {
     if (!found.has(name)) found.set(name, { name, directory: path.join(folder, name), engineHint, mainDir });
@@ -165,9 +166,10 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
     const totals: Totals = { entries: 0, bytes: 0, newestMs: 0 };
     if (engine === 'WEBJS') await analyseWebjs(ref, report, totals);
     else {
-      for (const entry of walkSync(ref.directory, files)) {
-        if (entry.kind === 'file') addFile(totals, entry.size, entry.mtimeMs);
-      }
+      const tree = treeTotals(ref.directory, files);
+      totals.entries = tree.files;
+      totals.bytes = tree.bytes;
+      totals.newestMs = tree.newestMs;
       if (engine === 'NOWEB') analyseNoweb(ref, report, files.map((file) => file.name));
       else if (engine === 'GOWS') analyseGows(ref, report);
       else if (!files.some((file) => !isConfigFile(file.name))) {
