@@ -61,7 +61,21 @@ export class PostgresStaged implements StagedSession {
       }
       case 'file':
         return this.addFile(entry.name, entry.data);
+      default: {
+        // an empty folder of the profile (entries of kind 'dir'): kept in the zip as a directory entry
+        const other = entry as { kind: string; name: string };
+        if (other.kind === 'dir') return (await this.openZip()).addDirectory(other.name);
+        throw new EntryError('unknown-entry', `PostgreSQL cannot hold an entry of kind "${other.kind}" (${other.name})`);
+      }
     }
+  }
+
+  private async openZip(): Promise<ZipFileWriter> {
+    if (!this.zip) {
+      const folder = await mkdtemp(path.join(os.tmpdir(), 'waha-storage-pgzip-'));
+      this.zip = { folder, writer: new ZipFileWriter(path.join(folder, 'auth.zip')) };
+    }
+    return this.zip.writer;
   }
 
   private async createTable(name: string, ddl: readonly string[]): Promise<void> {
@@ -93,11 +107,7 @@ export class PostgresStaged implements StagedSession {
   }
 
   private async addFile(name: string, data: Buffer): Promise<void> {
-    if (!this.zip) {
-      const folder = await mkdtemp(path.join(os.tmpdir(), 'waha-storage-pgzip-'));
-      this.zip = { folder, writer: new ZipFileWriter(path.join(folder, 'auth.zip')) };
-    }
-    await this.zip.writer.add(name, data);
+    await (await this.openZip()).add(name, data);
   }
 
   async flush(): Promise<void> {

@@ -36,6 +36,17 @@ export class ZipFileWriter {
     while (this.added - this.emitted > BACKLOG) await Promise.race([once(this.zip.outputStream, 'data'), this.done]);
   }
 
+  /** An empty folder (and its parents). */
+  addDirectory(name: string): void {
+    const parts = name.replace(/\/$/, '').split('/');
+    for (let index = 1; index <= parts.length; index++) {
+      const directory = parts.slice(0, index).join('/');
+      if (this.directories.has(directory)) continue;
+      this.directories.add(directory);
+      this.zip.addEmptyDirectory(directory, { mtime: FIXED_ZIP_TIME });
+    }
+  }
+
   async end(): Promise<void> {
     this.zip.end();
     await this.done;
