@@ -5,7 +5,7 @@ import type { PrunePlan, PruneSummary } from '../sessions/backup-prune.js';
 import type { KeepPolicy, KeepReason } from '../sessions/rotation.js';
 import { PASSPHRASE_ENV, passphraseFor } from './backup.js';
 import { confirmDestructive } from './confirm.js';
-import { action, addOutputOptions, parsePositiveInt } from './options.js';
+import { action, addOutputOptions, parsePositiveInt, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface PruneFlags {
@@ -54,7 +54,7 @@ export function registerBackupPrune(backup: Command): void {
   }
   prune
     .option('--dry-run', 'show what would be kept and removed, remove nothing')
-    .option('-y, --yes', 'remove without asking (needed without a terminal)')
+    .addOption(yesOption('remove without asking (needed without a terminal)'))
     .option('--passphrase-file <path>', `read encrypted archives with this passphrase (first line; also ${PASSPHRASE_ENV}); without one they are left alone`);
   addOutputOptions(prune);
   prune.addHelpText('after', `

@@ -15,7 +15,7 @@ import { expandTimePlaceholders, now } from './clock.js';
 import { requireNamed, requireNamedIn } from '../sessions/selection.js';
 import { confirmDestructive, prompting } from './confirm.js';
 import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir } from './session-stores.js';
-import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, parsePositiveInt, sessionOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, parsePositiveInt, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import { Reporter } from './reporter.js';
 
 
@@ -57,7 +57,8 @@ export function registerBackup(program: Command): void {
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
     .option('--force', 'back up sessions that look in use (files changed in the last 60 s, a browser lock)')
     .option('--overwrite', 'replace an existing --output file (--force is the in-use override); only a complete backup replaces it')
-    .addOption(mongoTimeoutOption());
+    .addOption(yesOption('accepted for scripts: backup asks nothing'))
+    .addOption(storeTimeoutOption());
   backup.addOption(hiddenWorkFactor());
   addSettingOptions(backup, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(backup);
@@ -179,11 +180,11 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .option('--overwrite', 'replace sessions that exist in the store with different content (after the new copy verified)')
     .option('--force', 'restore over sessions that look in use in the store')
     .option('--dry-run', 'check the archive and plan only: show what would happen and the totals, write nothing')
-    .option('-y, --yes', 'confirm --overwrite without asking (needed without a terminal)')
+    .addOption(yesOption('confirm --overwrite without asking (needed without a terminal)'))
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
     .addOption(concurrencyOption('sessions restored at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus or core (default: what the store uses, else plus)')
-    .addOption(mongoTimeoutOption());
+    .addOption(storeTimeoutOption());
   addSettingOptions(restore, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(restore);
   restore.addHelpText('after', `

@@ -7,7 +7,7 @@ import { parseEngines, type Engine } from '../sessions/engines.js';
 import type { DiffResult, SessionDiff, SessionSide } from '../sessions/diff.js';
 import type { SessionStore } from '../sessions/stores/types.js';
 import { passphraseFor } from './backup.js';
-import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { openSessionStore } from './session-stores.js';
 
@@ -29,7 +29,7 @@ export function registerDiff(program: Command): void {
     .addOption(engineOption())
     .option('--passphrase-file <path>', 'passphrase of encrypted archives (first line; also WAHA_STORAGE_BACKUP_PASSPHRASE, or a prompt on a terminal)')
     .addOption(concurrencyOption('sessions compared at once', 4))
-    .addOption(mongoTimeoutOption());
+    .addOption(storeTimeoutOption());
   addSettingOptions(diff, ['sessions', 'mongo']);
   addOutputOptions(diff);
   diff.addHelpText('after', `

@@ -1,14 +1,16 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatBytes, parseDuration } from '../config/units.js';
 import { OperationError, UsageError } from '../errors.js';
 import type { CheckDetail, HealthResult } from '../health/result.js';
-import { action, addOutputOptions, addSettingOptions } from './options.js';
+import { action, addOutputOptions, addSettingOptions, httpTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface HealthFlags {
   extended?: boolean;
   deep?: boolean;
   server?: string;
+  httpTimeout?: number;
+  /** Deprecated spelling of --http-timeout (elsewhere --timeout is the session store's connect timeout). */
   timeout?: string;
   watch?: string;
 }
@@ -22,7 +24,8 @@ export function registerHealth(program: Command): void {
     .option('--extended', 'also run checks WAHA does not have: s3, mongodb.permissions, postgresql, postgresql.permissions, sessionsFiles.writable, mediaFiles.writable, sessions.integrity')
     .option('--deep', 'with --extended (implied): also put, read back and delete a probe object under waha-storage-probe/ in the bucket')
     .option('--server <url>', "ask a running WAHA's GET /health instead (sends X-Api-Key from --api-key)")
-    .option('--timeout <ms>', `time limit for each --server or S3 request (default: ${DEFAULT_TIMEOUT_MS})`)
+    .addOption(httpTimeoutOption(DEFAULT_TIMEOUT_MS))
+    .addOption(new Option('--timeout <ms>', 'deprecated: use --http-timeout').hideHelp())
     .option('--watch <interval>', 'run again every interval (30s, 5m, ...) until Ctrl-C; with --json one JSON line per run');
   addSettingOptions(command, ['sessions', 'mongo', 'postgres', 'media', 's3', 'health', 'server']);
   addOutputOptions(command);
@@ -45,7 +48,7 @@ With --watch, --json prints one JSON object a line (NDJSON, with "at"), and the 
 (130 when stopped with Ctrl-C).
 Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad configuration.`);
   command.action(action<HealthFlags>(async ({ options, config, reporter, signal }) => {
-    const timeoutMs = parseTimeout(options.timeout);
+    const timeoutMs = requestTimeout(options, reporter);
     const watchSeconds = options.watch === undefined ? undefined : parseWatch(options.watch);
     if (options.server && (options.extended || options.deep)) {
       throw new UsageError('--extended and --deep run local checks; they cannot be combined with --server', {
@@ -124,8 +127,15 @@ function reportWatched(result: HealthResult, reporter: Reporter): void {
   report(result, reporter);
 }
 
-function parseTimeout(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_TIMEOUT_MS;
+/** --http-timeout, or the deprecated --timeout (with a warning: everywhere else it is the store's connect timeout). */
+function requestTimeout(options: HealthFlags, reporter: Reporter): number {
+  if (options.httpTimeout !== undefined) return options.httpTimeout;
+  if (options.timeout === undefined) return DEFAULT_TIMEOUT_MS;
+  reporter.warn('health --timeout is deprecated: use --http-timeout for the --server and S3 requests (the MongoDB check uses --mongo-timeout)');
+  return parseTimeout(options.timeout);
+}
+
+function parseTimeout(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`Invalid --timeout "${text}": expected a whole number of milliseconds`);
   return value;

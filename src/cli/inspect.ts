@@ -7,7 +7,7 @@ import { parseEngines } from '../sessions/engines.js';
 import { problem } from '../sessions/problems.js';
 import type { InspectResult, SessionReport } from '../sessions/report.js';
 import { parseStoreWord, requireSessionsDir } from './session-stores.js';
-import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption } from './options.js';
 import { errorBody } from './errors.js';
 import type { Reporter } from './reporter.js';
 
@@ -26,7 +26,7 @@ export function registerInspect(program: Command): void {
     .addOption(sessionOption('only this session (repeatable); one session shows the detail view'))
     .addOption(engineOption())
     .addOption(concurrencyOption('sessions read at once', 8))
-    .addOption(mongoTimeoutOption());
+    .addOption(storeTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
   command.action(action<InspectFlags>(async ({ options, config, reporter }, store?: string) => {

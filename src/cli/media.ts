@@ -5,7 +5,7 @@ import { ExitCode, OperationError, UsageError } from '../errors.js';
 import type { CleanSummary } from '../media/clean.js';
 import type { MediaObject, MediaStore, MediaStoreKind, ObjectFilter } from '../media/store.js';
 import type { VerifyFix, VerifyProblem, VerifySummary } from '../media/verify.js';
-import { action, addOutputOptions, addSettingOptions, collect, type CommandContext } from './options.js';
+import { action, addOutputOptions, addSettingOptions, sessionOption, yesOption, type CommandContext } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface CommonFlags {
@@ -62,7 +62,7 @@ Ages come from the file's mtime (local) or the listing's LastModified (S3).`);
   clean
     .option('--max-delete <n>', 'stop before deleting anything when more than n objects match (a safety net for cron)')
     .option('--dry-run', 'list and count what would be deleted; delete nothing (same totals)')
-    .option('--yes', 'on a terminal, go ahead without asking when more than --max-delete match')
+    .addOption(yesOption('on a terminal, go ahead without asking when more than --max-delete match'))
     .option('--wait', 'wait for another running clean of the same store instead of exiting 1')
     .option('--keep-empty-dirs', 'local: keep session folders this run left empty');
   addCommonOptions(clean);
@@ -83,9 +83,10 @@ configuration, 3 some objects could not be deleted (the rest were), 130 interrup
   const verify = media
     .command('verify')
     .description("check the metadata WAHA writes on each S3 object (one HEAD per object); --fix repairs what the key tells")
-    .option('--session <name>', 'only this session (repeatable)', collect)
+    .addOption(sessionOption('only this session (repeatable)'))
     .option('--fix', 'rewrite derivable metadata (CopyObject onto itself, keeping content, content type and other metadata)')
-    .option('--dry-run', 'with --fix: list the fixes, change nothing');
+    .option('--dry-run', 'with --fix: list the fixes, change nothing')
+    .addOption(yesOption('accepted for scripts: --fix asks nothing (it rewrites only metadata the key tells)'));
   addCommonOptions(verify, 16);
   verify.addHelpText('after', `
 Problems (errors): key-layout (not <session>/<file>), session-missing, session-mismatch,
@@ -100,7 +101,7 @@ Exit codes: 0 no errors (warnings allowed), 1 failed, 2 bad usage, 3 errors rema
 
 function addFilterOptions(command: Command): void {
   command
-    .option('--session <name>', 'only this session (repeatable)', collect)
+    .addOption(sessionOption('only this session (repeatable)'))
     .option('--older-than <duration>', 'only objects modified at least this long ago (180s, 15m, 36h, 7d)')
     .option('--larger-than <size>', 'only objects larger than this (10MB, 1GiB)')
     .option('--include-dotfiles', 'local: include files and folders whose name starts with "."');

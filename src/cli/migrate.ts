@@ -7,7 +7,7 @@ import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
 import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir, requireStoreSettings, type StoreWord } from './session-stores.js';
-import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface MigrateFlags {
@@ -38,10 +38,10 @@ export function registerMigrate(program: Command): void {
     .option('--move', 'remove each session from the source once its copy is verified and committed')
     .option('--force', 'copy sessions that look in use (files changed in the last 60 s, a browser lock)')
     .option('--dry-run', 'plan only: show what would happen and the totals, write nothing')
-    .option('-y, --yes', 'confirm --overwrite/--move without asking (needed without a terminal)')
+    .addOption(yesOption('confirm --overwrite/--move without asking (needed without a terminal)'))
     .addOption(concurrencyOption('sessions copied at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus (webjs/<name>/session-<name>) or core (webjs/default/session-<name>); default: what the target uses, else plus')
-    .addOption(mongoTimeoutOption());
+    .addOption(storeTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
   command.addHelpText('after', `

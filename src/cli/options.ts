@@ -41,8 +41,26 @@ export function engineOption(): Option {
   return new Option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)').argParser(collect);
 }
 
-export function mongoTimeoutOption(): Option {
-  return new Option('--timeout <ms>', 'MongoDB connection timeout in milliseconds').argParser(parsePositiveInt('--timeout')).default(5000);
+/** `-y, --yes`: the description says what it confirms in the command (or that the command asks nothing). */
+export function yesOption(description: string): Option {
+  return new Option('-y, --yes', description);
+}
+
+/** The connect timeout of the session store, the same flag in every command that opens one. */
+export const STORE_TIMEOUT_MS = 5000;
+
+export function storeTimeoutOption(): Option {
+  return new Option('--timeout <ms>', 'time limit for connecting to the session store (MongoDB), in milliseconds')
+    .argParser(parsePositiveInt('--timeout')).default(STORE_TIMEOUT_MS);
+}
+
+/** @deprecated the old name of storeTimeoutOption. */
+export const mongoTimeoutOption = storeTimeoutOption;
+
+/** health's time limit for each --server and S3 request (its MongoDB check has --mongo-timeout, WAHA's setting). */
+export function httpTimeoutOption(fallback: number): Option {
+  return new Option('--http-timeout <ms>', `time limit for each --server or S3 request, in milliseconds (default: ${fallback})`)
+    .argParser(parsePositiveInt('--http-timeout'));
 }
 
 export function concurrencyOption(description: string, fallback: number): Option {

@@ -7,7 +7,7 @@ import type { PurgeItem, PurgeResult, PurgeStore } from '../sessions/purge.js';
 import { passphraseFor } from './backup.js';
 import { openSessionStore, parseStoreWord, type StoreWord } from './session-stores.js';
 import { confirmDestructive } from './confirm.js';
-import { action, addOutputOptions, addSettingOptions, engineOption, mongoTimeoutOption, sessionOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 
 interface PurgeFlags {
@@ -40,8 +40,8 @@ export function registerPurge(program: Command): void {
     .option('--passphrase-file <path>', 'passphrase for --encrypt (else WAHA_STORAGE_BACKUP_PASSPHRASE or a prompt)')
     .option('--force', 'let --backup copy sessions that look in use')
     .option('--dry-run', 'show what would be removed and the totals; remove nothing')
-    .option('-y, --yes', 'do not ask (needed without a terminal)')
-    .addOption(mongoTimeoutOption());
+    .addOption(yesOption('do not ask (needed without a terminal)'))
+    .addOption(storeTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
   command.addHelpText('after', `

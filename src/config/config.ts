@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from '../errors.js';
-import { registerSecret, registerUrlSecrets } from './redact.js';
+import { redact, registerSecret, registerUrlSecrets } from './redact.js';
 import { SETTINGS, settingByKey, settingLabel, type Setting, type SettingKey } from './settings.js';
 import { parseBoolean, parseDuration, parseNumber } from './units.js';
 
@@ -77,7 +78,7 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const { dotenv, envFile } = readEnvFile(options.flags.envFile, cwd);
+  const { dotenv, envFile } = readEnvFile(envFileFlag(options.flags), cwd);
   const cache = new Map<SettingKey, Resolved>();
 
   const resolve = (key: SettingKey): Resolved => {
@@ -182,6 +183,14 @@ function resolveSetting(
   return { value: setting.defaultValue, source: 'default' };
 }
 
+/** `--env <path>`, or `--env-file <path>`, the same setting (Node takes the second spelling itself on every version). */
+function envFileFlag(flags: Readonly<Record<string, unknown>>): unknown {
+  if (flags.env !== undefined && flags.envFile !== undefined && flags.env !== flags.envFile) {
+    throw new UsageError('--env and --env-file name two different .env files', { hint: 'give one of them' });
+  }
+  return flags.env ?? flags.envFile;
+}
+
 function readEnvFile(flag: unknown, cwd: string): { dotenv: Record<string, string>; envFile?: string } {
   const explicit = typeof flag === 'string' ? path.resolve(cwd, flag) : undefined;
   const file = explicit ?? path.resolve(cwd, '.env');
@@ -190,7 +199,8 @@ function readEnvFile(flag: unknown, cwd: string): { dotenv: Record<string, strin
     return { dotenv: parseDotenv(readFileSync(file)), envFile: file };
   } catch (error) {
     throw new UsageError(`Cannot read the .env file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
-      hint: 'check the path given to --env-file',
+      // `--env NAME=value` is how docker spells it; here it names a file
+      hint: /^[A-Za-z_][A-Za-z0-9_]*=/.test(String(flag)) ? '--env takes the path of a .env file, not NAME=value: set variables in the environment instead' : 'check the path given to --env (or --env-file)',
     });
   }
 }
@@ -230,12 +240,29 @@ function parsed<T>(
 }
 
 function validateMongoUrl(url: string, resolve: (key: SettingKey) => Resolved): void {
-  if (!/^mongodb(\+srv)?:\/\/[^/?#\s]+/.test(url)) {
+  const shape = /^mongodb(\+srv)?:\/\/[^/?#\s]+/.test(url);
+  const problem = shape ? mongoDriverRejects(url) : 'it must start with mongodb:// or mongodb+srv:// and name a host';
+  if (problem !== undefined) {
     const key = resolve('mongoUrlFile').value ? 'mongoUrlFile' : 'mongoUrl';
-    throw new UsageError(`Invalid MongoDB URL for ${describe(key, resolve(key))}: it must start with mongodb:// or mongodb+srv:// and name a host`, {
+    throw new UsageError(`Invalid MongoDB URL for ${describe(key, resolve(key))}: ${problem}`, {
       hint: 'e.g. mongodb://user:password@host:27017',
       code: 'bad-url',
     });
+  }
+}
+
+/**
+ * What the driver's own parser says of the URL (a port out of range, a bad authMechanism, ...), or
+ * undefined: constructing a client parses the URL and its options and opens nothing. The driver is
+ * loaded only here, when a MongoDB URL is configured.
+ */
+function mongoDriverRejects(url: string): string | undefined {
+  const { MongoClient } = createRequire(import.meta.url)('mongodb') as typeof import('mongodb');
+  try {
+    new MongoClient(url); // eslint-disable-line no-new
+    return undefined;
+  } catch (error) {
+    return redact((error as Error).message);
   }
 }
 

@@ -19,8 +19,11 @@ export interface Setting {
 }
 
 export const SETTINGS = [
-  { key: 'envFile', flags: '--env-file <path>', env: [], group: 'general',
+  { key: 'env', flags: '--env <path>', env: [], group: 'general',
     description: 'read settings from this .env file (default: ./.env when present)' },
+  // Node reads `--env-file` from the script's arguments too: a missing file stops Node before the tool runs
+  { key: 'envFile', flags: '--env-file <path>', env: [], group: 'general',
+    description: 'the same as --env; Node checks this spelling first: a missing file is its "node: <path>: not found", exit 9' },
   { key: 'sessionsDir', flags: '--sessions-dir <dir>', env: ['WAHA_LOCAL_STORE_BASE_DIR'], group: 'sessions',
     defaultValue: './.sessions', description: 'local session store base folder' },
   { key: 'namespace', flags: '--namespace <ns>', env: ['WAHA_NAMESPACE'], group: 'sessions',

@@ -3,7 +3,7 @@
  * a clear error within seconds, never a hang), and failures classified for people. The driver is
  * imported lazily so commands that do not touch MongoDB stay fast.
  */
-import type { MongoClient } from 'mongodb';
+import type { MongoClient, ServerHeartbeatFailedEvent } from 'mongodb';
 import { redact, redactUrl } from '../config/redact.js';
 import { OperationError, UsageError } from '../errors.js';
 
@@ -31,13 +31,44 @@ export async function connectMongo(url: string, options: ConnectOptions = {}): P
       code: 'bad-url',
     });
   }
+  const refused = refusedByEverySeed(client);
   try {
-    await client.connect();
+    await Promise.race([client.connect(), refused.promise]);
     return client;
   } catch (error) {
     await client.close().catch(() => {});
     throw mongoConnectError(url, error);
+  } finally {
+    refused.dispose();
   }
+}
+
+/**
+ * Rejects as soon as every host of the URL has refused the connection: the driver would retry a
+ * refused port until the selection timeout, but nothing listens there, so waiting only delays the
+ * error. Not for SRV URLs (the hosts come from DNS) nor load-balanced mode (no monitoring).
+ */
+function refusedByEverySeed(client: MongoClient): { promise: Promise<never>; dispose(): void } {
+  const { hosts, srvHost, loadBalanced } = client.options;
+  let dispose = () => {};
+  const promise = new Promise<never>((_resolve, reject) => {
+    if (srvHost || loadBalanced || hosts.length === 0) return;
+    const refusedHosts = new Set<string>();
+    let answered = false;
+    const onFailed = (event: ServerHeartbeatFailedEvent) => {
+      if (answered || classifyMongoError(event.failure) !== 'refused') return;
+      refusedHosts.add(event.connectionId);
+      if (refusedHosts.size >= hosts.length) reject(event.failure);
+    };
+    const onSucceeded = () => { answered = true; };
+    client.on('serverHeartbeatFailed', onFailed);
+    client.on('serverHeartbeatSucceeded', onSucceeded);
+    dispose = () => {
+      client.off('serverHeartbeatFailed', onFailed);
+      client.off('serverHeartbeatSucceeded', onSucceeded);
+    };
+  });
+  return { promise, dispose: () => dispose() };
 }
 
 export function classifyMongoError(error: unknown): MongoFailure {
