@@ -65,7 +65,7 @@ incomplete archives (a backup still being written) and encrypted archives withou
 are listed and never removed. An archive is removed only if it is still the file that was read.
   waha-storage backup prune /backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --yes
 Exit codes: 0 done, 3 some archives could not be removed, 2 usage (no rule, no such folder), 130 interrupted.`);
-  prune.action(action<PruneFlags>(async ({ options, reporter, signal }, folder: string) => {
+  prune.action(action<PruneFlags>(async ({ options, reporter, signal, metrics }, folder: string) => {
     const policy: KeepPolicy = {};
     for (const rule of RULES) {
       const value = options[flagKey(rule.flag)];
@@ -96,6 +96,12 @@ Exit codes: 0 done, 3 some archives could not be removed, 2 usage (no rule, no s
     }
     const summary = summarizePrune(plan);
     render(plan, summary, reporter, { dryRun: Boolean(options.dryRun) });
+    metrics.count('kept', summary.kept);
+    metrics.count(options.dryRun ? 'planned' : 'removed', options.dryRun ? summary.remove : summary.removed);
+    metrics.count('failed', summary.failed);
+    metrics.count('not_read', summary.notRead);
+    metrics.count('foreign', summary.foreign);
+    metrics.bytes(options.dryRun ? 'planned' : 'removed', summary.bytes);
     process.exitCode = interrupted || signal.aborted ? ExitCode.interrupted : summary.failed ? ExitCode.partial : ExitCode.ok;
   }));
 }

@@ -11,6 +11,8 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
 import { registerBackupPrune } from './backup-prune.js';
+import { countSessions } from './metrics.js';
+import { Progress, transferProgress } from './progress.js';
 import { expandTimePlaceholders, now } from './clock.js';
 import { requireNamed, requireNamedIn } from '../sessions/selection.js';
 import { confirmDestructive, prompting } from './confirm.js';
@@ -75,7 +77,7 @@ Exit codes: 0 every session backed up, 3 some failed (the archive holds the othe
 backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
 
   waha-storage backup verify <file|->    check an archive without restoring it`);
-  backup.action(action<BackupFlags>(async ({ options, config, reporter, signal }, storeWord: string) => {
+  backup.action(action<BackupFlags>(async ({ options, config, reporter, signal, metrics }, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     const engines = parseEngines(options.engine);
     if (!options.output) throw new UsageError('backup needs --output <file|->', { hint: 'e.g. --output sessions-{date}.tar.gz ({date} and {time} are filled in, UTC), or --output - for stdout' });
@@ -92,7 +94,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
       await source.close().catch(() => {});
       throw error;
     });
-    const spinner = await out.spinner(`backing up ${word}`);
+    const spinner = await Progress.start(out, { title: `backing up ${word}`, unit: 'sessions' });
     // main() ends the program quietly, with process.exitCode, when stdout is a closed pipe (`| head`).
     // For an archive on stdout that is a failure: the reader (e.g. `aws s3 cp -`) got an incomplete archive.
     const closedPipe = (error: NodeJS.ErrnoException) => {
@@ -116,13 +118,14 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
         tool: TOOL,
         now,
         signal,
-        onProgress: progress(out, spinner, 'backing up'),
+        onProgress: transferProgress(spinner, { onOutcome: plainLine(out) }),
       });
     } finally {
       spinner.stop();
       await source.close().catch(() => {});
     }
     process.stdout.off('error', closedPipe);
+    countSessions(metrics, (result.interrupted ? notKept(result) : result).summary, 'copied');
     renderTransfer(result.interrupted ? notKept(result) : result, out, {
       verb: 'backed up', empty: 'No sessions to back up.',
       extra: { output: result.output, written: !result.interrupted && Boolean(result.manifest), encrypted: result.encrypted, verified: result.verified ? result.verified.problems.length === 0 : null, source: word },
@@ -155,7 +158,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)');
   addOutputOptions(verify);
   verify.addHelpText('after', '\nExit codes: 0 sound, 3 problems found (each with the entry and what is wrong), 2 usage (no such file, wrong or missing passphrase).');
-  verify.action(action<BackupFlags>(async ({ options, reporter, signal }, file: string) => {
+  verify.action(action<BackupFlags>(async ({ options, reporter, signal, metrics }, file: string) => {
     const { readArchive } = await import('../sessions/stores/archive-reader.js');
     const input = openInput(file);
     const spinner = await reporter.spinner(`reading ${file}`);
@@ -166,6 +169,10 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
       spinner.stop();
     }
     renderVerify(file, report, reporter);
+    metrics.count('ok', report.sessions.filter((session) => session.ok).length);
+    metrics.count('bad', report.sessions.filter((session) => !session.ok).length);
+    metrics.count('problems', report.problems.length);
+    metrics.bytes('verified', report.sessions.reduce((sum, session) => sum + session.bytes, 0));
     process.exitCode = report.problems.length ? ExitCode.partial : ExitCode.ok;
   }));
   registerBackupPrune(backup);
@@ -196,7 +203,7 @@ skipped for MongoDB (WAHA cannot use them there).
 ${SAFETY}
 Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be restored or the archive
 is not sound, 2 usage, 130 interrupted.`);
-  restore.action(action<RestoreFlags>(async ({ options, config, reporter, signal }, file: string, storeWord: string) => {
+  restore.action(action<RestoreFlags>(async ({ options, config, reporter, signal, metrics }, file: string, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     const engines = parseEngines(options.engine);
     const layout = parseLayout(options.webjsLayout);
@@ -206,7 +213,8 @@ is not sound, 2 usage, 130 interrupted.`);
     const input = openInput(file);
     const target = await openSessionStore(config, word, options.timeout ?? 5000, layout);
     if (word === 'local') await assertWritable(config.sessions.sessionsDir);
-    const spinner = await reporter.spinner(`reading ${file}`);
+    const spinner = await Progress.start(reporter, { title: `restoring ${file} -> ${word}`, unit: 'sessions' });
+    spinner.planning(`reading and checking ${describeInput(file)}`);
     let source: SessionStore | undefined;
     let result: TransferResult;
     try {
@@ -226,12 +234,13 @@ is not sound, 2 usage, 130 interrupted.`);
       result = await transfer({
         source: archive, target, engines, names: options.session, overwrite: options.overwrite, force: options.force,
         dryRun: options.dryRun, concurrency: options.concurrency ?? 4, signal,
-        onProgress: progress(reporter, spinner, 'restoring'),
+        onProgress: transferProgress(spinner, { dryRun: options.dryRun, onOutcome: plainLine(reporter) }),
       });
     } finally {
       spinner.stop();
       await Promise.allSettled([source?.close(), target.close()]);
     }
+    countSessions(metrics, result.summary, options.dryRun ? 'planned' : 'copied');
     renderTransfer(result, reporter, {
       verb: options.dryRun ? 'would restore' : 'restored', empty: 'No sessions to restore.',
       extra: { archive: file, target: word, dryRun: Boolean(options.dryRun) },
@@ -284,16 +293,10 @@ export async function passphraseFor(options: { passphraseFile?: string }, report
   return passphrase;
 }
 
-function progress(reporter: Reporter, spinner: { update(text: string): void }, verb: string) {
-  let finished = 0;
-  return ({ phase, session, outcome }: { phase: 'start' | 'end'; session: { name: string }; outcome?: SessionOutcome }) => {
-    if (phase === 'start') {
-      spinner.update(`${session.name}: ${verb} (${finished} finished)`);
-      return;
-    }
-    finished++;
-    spinner.update(`${session.name}: ${outcome!.status} (${finished} finished)`);
-    if (!reporter.stderrIsTTY || !reporter.color) reporter.info(progressLine(outcome!));
+/** Without an animated progress line, one plain line per finished session. */
+function plainLine(reporter: Reporter) {
+  return (outcome: SessionOutcome) => {
+    if (!reporter.stderrIsTTY || !reporter.color) reporter.info(progressLine(outcome));
   };
 }
 

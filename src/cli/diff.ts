@@ -42,7 +42,7 @@ After WAHA has run, "changed" with logged in yes -> yes is normal (WAHA rewrites
 what matters is "missing" and a login lost (yes -> no).
   waha-storage diff before-upgrade.tar.gz local
 Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be read, 2 usage, 130 interrupted.`);
-  diff.action(action<DiffFlags>(async ({ options, config, reporter, signal }, a: string, b: string) => {
+  diff.action(action<DiffFlags>(async ({ options, config, reporter, signal, metrics }, a: string, b: string) => {
     const engines = parseEngines(options.engine);
     const sides: SessionStore[] = [];
     const spinner = await reporter.spinner(`comparing ${a} with ${b}`);
@@ -56,6 +56,8 @@ Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be re
       await Promise.allSettled(sides.map((side) => side.close()));
     }
     render(result, { a, b }, reporter);
+    for (const status of ['same', 'changed', 'missing', 'extra', 'unreadable'] as const) metrics.count(status, result.summary[status]);
+    metrics.count('lost_login', result.summary.lostLogin);
     const { sessions, same } = result.summary;
     process.exitCode = result.interrupted ? ExitCode.interrupted : sessions === same ? ExitCode.ok : ExitCode.partial;
   }));

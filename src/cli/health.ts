@@ -4,6 +4,7 @@ import { OperationError, UsageError } from '../errors.js';
 import type { CheckDetail, HealthResult } from '../health/result.js';
 import { action, addOutputOptions, addSettingOptions, httpTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import type { RunMetrics } from './metrics.js';
 
 interface HealthFlags {
   extended?: boolean;
@@ -47,7 +48,8 @@ Output: a table on a terminal, plain lines when piped, WAHA's JSON shape with --
 With --watch, --json prints one JSON object a line (NDJSON, with "at"), and the exit code is the last run's
 (130 when stopped with Ctrl-C).
 Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad configuration.`);
-  command.action(action<HealthFlags>(async ({ options, config, reporter, signal }) => {
+  command.action(action<HealthFlags>(async ({ options, config, reporter, signal, metrics }) => {
+    metrics.setStore(options.server ? 'server' : 'all');
     const timeoutMs = requestTimeout(options, reporter);
     const watchSeconds = options.watch === undefined ? undefined : parseWatch(options.watch);
     if (options.server && (options.extended || options.deep)) {
@@ -70,13 +72,22 @@ Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad confi
         extended: Boolean(options.extended || options.deep), deep: Boolean(options.deep), requestTimeoutMs: timeoutMs,
       });
     };
-    if (watchSeconds !== undefined) return watch(check, watchSeconds, reporter, signal);
+    if (watchSeconds !== undefined) return watch(async () => countChecks(metrics, await check()), watchSeconds, reporter, signal);
     const spinner = await reporter.spinner(options.server ? 'asking WAHA for its health' : 'running health checks');
     const result = await check().finally(() => spinner.stop());
     if (signal.aborted) return; // Ctrl-C: the exit code is already 130
     report(result, reporter);
+    countChecks(metrics, result);
     process.exitCode = exitCodeOf(result);
   }));
+}
+
+/** The checks up and down, for --metrics-file (with --watch: the last run's). */
+function countChecks(metrics: RunMetrics, result: HealthResult): HealthResult {
+  const details = Object.values(result.details);
+  metrics.count('up', details.filter((detail) => detail.status === 'up').length);
+  metrics.count('down', details.filter((detail) => detail.status !== 'up').length);
+  return result;
 }
 
 const exitCodeOf = (result: HealthResult) => (result.status === 'ok' ? 0 : 1);

@@ -29,7 +29,8 @@ export function registerInspect(program: Command): void {
     .addOption(storeTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
-  command.action(action<InspectFlags>(async ({ options, config, reporter }, store?: string) => {
+  command.action(action<InspectFlags>(async ({ options, config, reporter, metrics }, store?: string) => {
+    if (store === undefined) metrics.setStore('all');
     const { inspect } = await import('../sessions/inspect.js');
     const { inspectedStores, requireNamed } = await import('../sessions/selection.js');
     const inspectOptions = {
@@ -60,6 +61,10 @@ export function registerInspect(program: Command): void {
     }
     await requireNamed(result.sessions, options.session, await inspectedStores(inspectOptions));
     render(result, options, reporter);
+    metrics.count('logged_in', result.sessions.filter((session) => session.loggedIn === true).length);
+    metrics.count('logged_out', result.sessions.filter((session) => session.loggedIn === false).length);
+    metrics.count('unknown', result.sessions.filter((session) => session.loggedIn === null).length);
+    metrics.bytes('stored', result.sessions.reduce((sum, session) => sum + (session.bytes ?? 0), 0));
   }));
 }
 

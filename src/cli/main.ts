@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { COMMANDS } from './commands.js';
 import { handleError, wantsJson } from './errors.js';
 import { Reporter } from './reporter.js';
+import { publishAfterParseError } from './metrics.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -33,7 +34,10 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     // Commander's own usage errors and errors thrown while it parses (option value parsers) get
     // the same handling as actions: the exit code, and with --json one document on stdout.
-    handleError(error, new Reporter({ json: wantsJson(argv), verbose: argv.includes('--verbose') || argv.includes('-v') }));
+    const reporter = new Reporter({ json: wantsJson(argv), verbose: argv.includes('--verbose') || argv.includes('-v') });
+    handleError(error, reporter);
+    const exitCode = Number(process.exitCode ?? 0);
+    if (exitCode !== 0) await publishAfterParseError(argv.slice(2), program as never, exitCode, (text) => reporter.warn(text));
   }
 }
 

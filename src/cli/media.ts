@@ -7,6 +7,7 @@ import type { MediaObject, MediaStore, MediaStoreKind, ObjectFilter } from '../m
 import type { VerifyFix, VerifyProblem, VerifySummary } from '../media/verify.js';
 import { action, addOutputOptions, addSettingOptions, sessionOption, yesOption, type CommandContext } from './options.js';
 import type { Reporter } from './reporter.js';
+import { Progress } from './progress.js';
 
 interface CommonFlags {
   session?: string[];
@@ -118,7 +119,7 @@ function addCommonOptions(command: Command, defaultConcurrency?: number): void {
 // ---------------------------------------------------------------------------------------------
 // list
 
-async function runList({ options, config, reporter, signal }: CommandContext<ListFlags>, word?: string): Promise<void> {
+async function runList({ options, config, reporter, signal, metrics }: CommandContext<ListFlags>, word?: string): Promise<void> {
   const filter = objectFilter(options);
   const store = await openStore(storeKind(word, config), config, options);
   try {
@@ -143,6 +144,9 @@ async function runList({ options, config, reporter, signal }: CommandContext<Lis
       if (signal.aborted) break;
     }
     output.end(totals);
+    metrics.setStore(store.kind);
+    metrics.count('listed', totals.count);
+    metrics.bytes('listed', totals.bytes);
     if (unreadable.length) process.exitCode = ExitCode.partial;
   } finally {
     await store.close();
@@ -227,8 +231,9 @@ class Totals {
 // ---------------------------------------------------------------------------------------------
 // clean
 
-async function runClean({ options, config, reporter, signal }: CommandContext<CleanFlags>, word?: string): Promise<void> {
+async function runClean({ options, config, reporter, signal, metrics }: CommandContext<CleanFlags>, word?: string): Promise<void> {
   const kind = storeKind(word, config);
+  metrics.setStore(kind);
   const filter: ObjectFilter = { ...objectFilter(options), olderThanSeconds: cleanAge(kind, options, config) };
   const maxDelete = options.maxDelete === undefined ? undefined : wholeNumber('--max-delete', options.maxDelete, 0);
   const dryRun = Boolean(options.dryRun);
@@ -238,7 +243,7 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
   const listFilter = { sessions: options.session, includeDotfiles: options.includeDotfiles };
   const what = `older than ${formatDuration(filter.olderThanSeconds!)}${filter.largerThanBytes !== undefined ? ` and larger than ${formatBytes(filter.largerThanBytes)}` : ''}`;
   let release: (() => Promise<void>) | undefined;
-  const spinner = await reporter.spinner(`scanning ${store.location}`);
+  const spinner = await Progress.start(reporter, { title: `cleaning ${store.location}`, unit: dryRun ? 'match' : 'deleted' });
   try {
     await store.check();
     if (!dryRun) {
@@ -252,7 +257,7 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
     let limit: number | undefined;
     if (maxDelete !== undefined) {
       const plan = await countMatches({ store, filter: listFilter, match: filter, now, signal,
-        onProgress: (p) => spinner.update(`counting ${store.location}: ${p.scanned} scanned, ${p.matched} match`) });
+        onProgress: (p) => spinner.planning(`counting: ${p.scanned} scanned, ${p.matched} match`) });
       if (signal.aborted) {
         spinner.stop();
         printCleanSummary(reporter, { ...plan, matched: 0, bytes: 0, deleted: 0 }, [], { ...context, interrupted: true });
@@ -277,17 +282,23 @@ async function runClean({ options, config, reporter, signal }: CommandContext<Cl
       } else {
         limit = maxDelete; // objects that expire between the count and the delete never push it past the cap
       }
+      spinner.setTotal(plan.matched, plan.bytes);
     }
     const result = await cleanMedia({
       store, filter: listFilter, match: filter, now, dryRun, limit, keepEmptyDirs: options.keepEmptyDirs, signal,
       parallelBatches: 4,
-      onProgress: (p) => spinner.update(`${dryRun ? 'dry run: ' : ''}${p.scanned} scanned, ${p.matched} match, ${p.deleted} deleted (${formatBytes(p.bytes)})`),
+      onProgress: (p) => {
+        spinner.planning(`${dryRun ? 'dry run: ' : ''}${p.scanned} scanned, ${p.matched} match, ${p.deleted} deleted`);
+        spinner.set(dryRun ? p.matched : p.deleted, p.bytes);
+      },
       onFailure: (failure) => reporter.debug(`not ${failure.key.endsWith('/') ? 'read' : 'deleted'}: ${failure.key}: ${failure.reason}`),
     });
     spinner.stop();
     // After an interrupt too: what is gone is counted exactly (batches in flight were let finish).
     printCleanSummary(reporter, result.summary, result.failures, { ...context, interrupted: result.interrupted });
     const { summary } = result;
+    for (const status of ['scanned', 'matched', 'deleted', 'vanished', 'failed', 'unreadable'] as const) metrics.count(status, summary[status]);
+    metrics.bytes(dryRun ? 'planned' : 'deleted', summary.bytes);
     if (summary.unreadable) {
       const first = result.failures.find((failure) => failure.key.endsWith('/'));
       reporter.error(`${summary.unreadable} folder${summary.unreadable === 1 ? '' : 's'} could not be read, so nothing in ${summary.unreadable === 1 ? 'it' : 'them'} was cleaned (first: ${first?.key}: ${first?.reason}); the other folders were cleaned`);
@@ -364,7 +375,8 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
 // ---------------------------------------------------------------------------------------------
 // verify
 
-async function runVerify({ options, config, reporter, signal }: CommandContext<VerifyFlags>): Promise<void> {
+async function runVerify({ options, config, reporter, signal, metrics }: CommandContext<VerifyFlags>): Promise<void> {
+  metrics.setStore('s3');
   if (options.dryRun && !options.fix) reporter.warn('--dry-run only matters with --fix; checking without changing anything');
   const concurrency = options.concurrency === undefined ? 16 : wholeNumber('--concurrency', options.concurrency, 1);
   const { S3MediaStore } = await import('../media/s3.js');
@@ -384,6 +396,7 @@ async function runVerify({ options, config, reporter, signal }: CommandContext<V
     });
     spinner.stop();
     printVerify(reporter, store.location, summary, problems, fixes, Boolean(options.dryRun));
+    for (const status of ['checked', 'ok', 'errors', 'warnings', 'fixed'] as const) metrics.count(status, summary[status]);
     if (summary.errorsRemaining > 0) process.exitCode = 3;
   } finally {
     spinner.stop();

@@ -9,6 +9,8 @@ import { confirmDestructive } from './confirm.js';
 import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir, requireStoreSettings, type StoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { countSessions } from './metrics.js';
+import { Progress, transferProgress } from './progress.js';
 
 interface MigrateFlags {
   session?: string[];
@@ -56,7 +58,7 @@ A session already in the target is skipped (identical, or exists: use --overwrit
 ${SAFETY}
 Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done, 2 usage, 130 interrupted
 (what was committed stays; run again to continue).`);
-  command.action(action<MigrateFlags>(async ({ options, config, reporter, signal }, sourceWord: string, targetWord: string) => {
+  command.action(action<MigrateFlags>(async ({ options, config, reporter, signal, metrics }, sourceWord: string, targetWord: string) => {
     const source = parseStoreWord(sourceWord, 'source store');
     const target = parseStoreWord(targetWord, 'target store');
     if (source === target) {
@@ -70,11 +72,10 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
       await confirmDestructive(reporter, { question: `Migrate ${source} -> ${target} and ${what}?`, yes: options.yes, what: 'migrate' });
     }
     const stores = await openStores(config, source, target, layout, options.timeout ?? 5000);
-    const spinner = await reporter.spinner(`migrating ${source} -> ${target}`);
+    const progress = await Progress.start(reporter, { title: `migrating ${source} -> ${target}`, unit: 'sessions' });
     let result: TransferResult;
     try {
       const { transfer } = await import('../sessions/transfer.js');
-      let finished = 0;
       result = await transfer({
         source: stores.source,
         target: stores.target,
@@ -86,21 +87,17 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
         dryRun: options.dryRun,
         concurrency: options.concurrency ?? 4,
         signal,
-        onProgress: ({ phase, session, outcome }) => {
-          if (phase === 'start') {
-            spinner.update(`${session.name}: copying (${finished} finished)`);
-            return;
-          }
-          finished++;
-          spinner.update(`${session.name}: ${outcome!.status} (${finished} finished)`);
-          if (!reporter.stderrIsTTY || !reporter.color) reporter.info(progressLine(outcome!));
-        },
+        onProgress: transferProgress(progress, {
+          dryRun: options.dryRun,
+          onOutcome: (outcome) => { if (!reporter.stderrIsTTY || !reporter.color) reporter.info(progressLine(outcome)); },
+        }),
       });
     } finally {
-      spinner.stop();
+      progress.stop();
       await Promise.allSettled([stores.source.close(), stores.target.close()]);
     }
     render(result, { source, target, dryRun: Boolean(options.dryRun) }, reporter);
+    countSessions(metrics, result.summary, options.dryRun ? 'planned' : 'copied');
     process.exitCode = exitCodeOf(result);
   }));
 }

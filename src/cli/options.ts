@@ -5,6 +5,7 @@ import { Reporter } from './reporter.js';
 import { handleError } from './errors.js';
 import { requireNonEmptyNames } from '../sessions/selection.js';
 import { ExitCode, WahaStorageError } from '../errors.js';
+import { METRICS_FILE_ENV, PUSHGATEWAY_ENV, RunMetrics, commandPath, publishMetrics, targetsFrom } from './metrics.js';
 
 /** Output flags every command takes. */
 export function addOutputOptions(command: Command): Command {
@@ -12,7 +13,10 @@ export function addOutputOptions(command: Command): Command {
     .option('--json', 'print one JSON document on stdout (schemaVersion 1)')
     .option('-q, --quiet', 'print only results and errors')
     .option('-v, --verbose', 'print debug details and stack traces')
-    .option('--no-color', 'no colours or spinners (also NO_COLOR)');
+    .option('--no-color', 'no colours or spinners (also NO_COLOR)')
+    .option('--metrics-file <path>', `write this run's Prometheus metrics to this file, atomically (node_exporter textfile collector) [env: ${METRICS_FILE_ENV}]`)
+    .option('--pushgateway <url>', `push the same metrics to this Prometheus Pushgateway (job waha_storage; a failed push is a warning) [env: ${PUSHGATEWAY_ENV}]`)
+    .addOption(new Option('--pushgateway-timeout <ms>', 'time limit of the push (default: 5000)').argParser(parsePositiveInt('--pushgateway-timeout')));
 }
 
 /** Adds the configuration flags of the given groups, built from the settings table. */
@@ -80,6 +84,16 @@ export interface CommandContext<O> {
   config: Config;
   reporter: Reporter;
   signal: AbortSignal;
+  /** The run's counts for --metrics-file / --pushgateway (src/cli/metrics.ts). */
+  metrics: RunMetrics;
+}
+
+/** The metrics of a finished run (exit code as set by now), when --metrics-file / --pushgateway ask for them. */
+async function publishRunMetrics(metrics: RunMetrics, options: Record<string, unknown>, startedAt: number, reporter: Reporter): Promise<void> {
+  const targets = targetsFrom((flag) => options[flag.slice(2).replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase())], process.env);
+  if (!targets.file && !targets.pushgateway) return;
+  const end = { exitCode: Number(process.exitCode ?? 0), endedAt: Date.now() / 1000, durationSeconds: (performance.now() - startedAt) / 1000 };
+  await publishMetrics(metrics, end, targets, (text) => reporter.warn(text));
 }
 
 /** The signals that interrupt a run: Ctrl-C on a terminal, `kill`, `docker stop`, systemd, cron's end. */
@@ -96,6 +110,8 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
     const command = args[args.length - 1] as Command;
     const options = command.optsWithGlobals() as O & { json?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean };
     const reporter = new Reporter(options);
+    const startedAt = performance.now();
+    const metrics = new RunMetrics(commandPath(command), args.slice(0, -2));
     const controller = new AbortController();
     const onInterrupt = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {
@@ -109,7 +125,7 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
     for (const signal of INTERRUPTS) process.on(signal, onInterrupt);
     try {
       const config = loadConfig({ flags: options as Record<string, unknown> });
-      await handler({ options, config, reporter, signal: controller.signal }, ...args.slice(0, -2));
+      await handler({ options, config, reporter, signal: controller.signal, metrics }, ...args.slice(0, -2));
     } catch (error) {
       if (!controller.signal.aborted) handleError(error, reporter);
       else {
@@ -120,6 +136,7 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
     } finally {
       for (const signal of INTERRUPTS) process.removeListener(signal, onInterrupt);
       if (controller.signal.aborted) process.exitCode = ExitCode.interrupted;
+      await publishRunMetrics(metrics, options as Record<string, unknown>, startedAt, reporter);
     }
   };
 }

@@ -9,6 +9,7 @@ import { openSessionStore, parseStoreWord, type StoreWord } from './session-stor
 import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, addSettingOptions, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { countSessions } from './metrics.js';
 
 interface PurgeFlags {
   session?: string[];
@@ -55,7 +56,7 @@ unlocked, the folders can be removed, MongoDB answers): a problem there is exit 
 removed. A session that still fails half-way is reported with what of it is gone and what stays.
 Exit codes: 0 done (or nothing to purge), 3 some sessions failed, 1 the backup failed (nothing purged)
 or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interrupted.`);
-  command.action(action<PurgeFlags>(async ({ options, config, reporter, signal }, storeWord: string) => {
+  command.action(action<PurgeFlags>(async ({ options, config, reporter, signal, metrics }, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     if (options.all && options.session?.length) throw new UsageError('--all and --session exclude each other', { hint: 'give either --all or one or more --session <name>' });
     if (!options.all && !options.session?.length) throw new UsageError('purge needs --session <name> (repeatable) or --all', { hint: 'say which sessions to remove' });
@@ -70,6 +71,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     const items = await planPurge(inspected.sessions, options.session, await inspectedStores(inspectOptions));
     const totals = { bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
     if (items.length === 0) {
+      countSessions(metrics, { done: 0, failed: 0, planned: 0, skipped: 0, bytes: 0 }, options.dryRun ? 'planned' : 'removed');
       render({ mode, sessions: [], summary: { sessions: 0, done: 0, failed: 0, planned: 0, skipped: 0, entries: 0, bytes: 0 } }, reporter, { store: word, dryRun: Boolean(options.dryRun), backup: null });
       return;
     }
@@ -88,6 +90,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     }
     if (options.dryRun) {
       await store.close().catch(() => {});
+      countSessions(metrics, planned(items, mode).summary, 'planned');
       render(planned(items, mode), reporter, { store: word, dryRun: true, backup: options.backup ?? null });
       return;
     }
@@ -107,6 +110,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     } finally {
       await store.close().catch(() => {});
     }
+    countSessions(metrics, result.summary, 'removed');
     render(result, reporter, { store: word, dryRun: false, backup: backupSummary, interrupted: signal.aborted, selected: items.length });
     if (signal.aborted) process.exitCode = ExitCode.interrupted;
     else if (result.summary.failed) process.exitCode = result.summary.done ? ExitCode.partial : ExitCode.failed;

@@ -59,9 +59,23 @@ export interface TransferOptions {
   concurrency: number;
   signal?: AbortSignal;
   now?: () => number;
-  /** Called when a session starts and when it ends. */
-  onProgress?: (event: { phase: 'start' | 'end'; session: SessionRef; outcome?: SessionOutcome }) => void;
+  /** Called while listing and planning, when a session starts, as its entries are copied, and when it ends. */
+  onProgress?: (event: TransferProgress) => void;
 }
+
+/** What the engine is doing, for a progress line: nothing here may change what it does. */
+export type TransferProgress =
+  /** Listing the source's sessions (reading each one's summary): the total is not known yet. */
+  | { phase: 'list'; store: string }
+  /** The sessions to go through are known. */
+  | { phase: 'plan'; total: number }
+  /** A session's checks begin (liveness, what the target holds; digests of both when it has it). */
+  | { phase: 'start'; session: SessionRef }
+  /** The checks passed: the session is being copied. */
+  | { phase: 'copy'; session: SessionRef }
+  /** One entry was written to the target's staging. */
+  | { phase: 'entry'; session: SessionRef; bytes: number }
+  | { phase: 'end'; session: SessionRef; outcome: SessionOutcome };
 
 class Interrupted extends Error {}
 
@@ -89,6 +103,7 @@ export async function digestOf(entries: AsyncIterable<SessionEntry>, signal?: Ab
 
 export async function transfer(options: TransferOptions): Promise<TransferResult> {
   const now = options.now ?? Date.now;
+  options.onProgress?.({ phase: 'list', store: options.source.kind });
   const listed = await options.source.list({ engines: options.engines, names: options.names });
   // a name asked for that the source does not have is a typo: exit 2, before anything is written
   await requireNamed(listed, options.names, { description: describeStore(options.source), names: async () => (await options.source.list({ engines: options.engines })).map((session) => session.name) });
@@ -98,6 +113,7 @@ export async function transfer(options: TransferOptions): Promise<TransferResult
     for (const name of names) collided.set(name, names);
   }
   const limit = pLimit(Math.max(1, options.concurrency));
+  options.onProgress?.({ phase: 'plan', total: listed.length });
   let interrupted = false;
   let stopped: TransferResult['stopped'];
   await Promise.all(listed.map((session, index) => limit(async () => {
@@ -215,6 +231,7 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
   }
   if (options.dryRun) return { engine: ref.engine, name: ref.name, status: 'planned', action, ...counts() };
 
+  options.onProgress?.({ phase: 'copy', session: ref });
   const staged = await target.stage(ref, { replace: presence !== 'absent' });
   const copied = new SessionDigest();
   const copiedMeta = new SessionDigest();
@@ -224,6 +241,7 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
       await staged.write(entry);
       const { id, digest, bytes } = entryDigest(entry);
       copied.add(id, digest, bytes);
+      options.onProgress?.({ phase: 'entry', session: ref, bytes });
       if (META_KINDS.has(entry.kind)) copiedMeta.add(id, digest, bytes);
     }
     await staged.flush();

@@ -240,7 +240,7 @@ describe.runIf(hasTmux)('session commands, interrupted', () => {
   it('migrate local mongo: after a yes to the question, Ctrl-C on a terminal stops early, exit 130, "done" = the sessions MongoDB holds', async () => {
     // the question puts the terminal in raw mode; after it, ^C must be SIGINT again
     const run = await ctrlC(['migrate', 'local', 'mongo', '--overwrite', '--concurrency', '2', ...stores()], {},
-      (screen) => Number(/\((\d+) finished\)/.exec(screen.split('\n').reverse().join('\n'))?.[1] ?? 0) >= 2,
+      (screen) => Number(/(\d+)\/\d+ sessions/.exec(screen.split('\n').reverse().join('\n'))?.[1] ?? 0) >= 2,
       { question: /replace sessions that already exist/, keys: ['y', 'Enter'] });
     const committed = await inMongo();
     expect(run.code, run.screen).toBe(130);
@@ -265,7 +265,7 @@ describe.runIf(hasTmux)('session commands, interrupted', () => {
   it('backup local -o file: Ctrl-C on a terminal leaves no archive and does not claim anything was backed up', async () => {
     const output = path.join(work, 'interrupted.tar.gz');
     const run = await ctrlC(['backup', 'local', '-o', output, ...stores()], {},
-      (screen) => Number(/\((\d+) finished\)/.exec(screen.split('\n').reverse().join('\n'))?.[1] ?? 0) >= 2);
+      (screen) => Number(/(\d+)\/\d+ sessions/.exec(screen.split('\n').reverse().join('\n'))?.[1] ?? 0) >= 2);
     expect(run.code, run.screen).toBe(130);
     expect(existsSync(output)).toBe(false);
     expect(existsSync(`${output}.partial`)).toBe(false);
@@ -279,7 +279,7 @@ describe.runIf(hasTmux)('session commands, interrupted', () => {
     expect(complete.status, complete.stderr).toBe(0);
     const target = mkdtempSync(path.join(work, 'restored-'));
     const run = await ctrlC(['restore', archive, 'local', '--concurrency', '1', ...stores(target)], {},
-      (screen) => Number(/\((\d+) finished\)/.exec(screen.split('\n').reverse().join('\n'))?.[1] ?? 0) >= 2);
+      (screen) => Number(/(\d+)\/\d+ sessions/.exec(screen.split('\n').reverse().join('\n'))?.[1] ?? 0) >= 2);
     const restored = sessionsIn(target);
     expect(run.code, run.screen).toBe(130);
     expect(restored).toBeLessThan(20);
