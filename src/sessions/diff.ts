@@ -4,10 +4,8 @@
  * at a time; only the digests of one session's entries are held. Never prints.
  */
 import pLimit from 'p-limit';
-import { Database } from '../util/sqlite.js';
 import type { Engine } from './engines.js';
-import { GOWS_DB } from './engines/gows.js';
-import { isLoggedIn } from './engines/noweb.js';
+import { LoginState } from './engines/login.js';
 import { entryDigest } from './transfer.js';
 import { EntryError, type SessionEntry, type SessionRef, type SessionStore, type StoredSession } from './stores/types.js';
 
@@ -164,47 +162,6 @@ async function digestSession(store: SessionStore, ref: SessionRef, signal?: Abor
     login.see(entry);
   }
   return { byId, side: { loggedIn: login.value, entries: byId.size, bytes } };
-}
-
-/**
- * Whether a session's auth, as read, is logged in: NOWEB creds.me.id (no creds: not logged in);
- * GOWS a device row in gows.db (no gows.db: not logged in); WEBJS and WPP cannot be told offline (null), unless there is no
- * auth at all (false). The `me` entry is informational in WAHA and does not count.
- */
-class LoginState {
-  private auth = false;
-  private state: boolean | null = null;
-
-  constructor(private readonly engine: Engine | null) {}
-
-  see(entry: SessionEntry): void {
-    if (entry.kind === 'key' || entry.kind === 'file') this.auth = true;
-    if (this.engine === 'NOWEB' && entry.kind === 'key' && entry.name === 'creds') {
-      this.state = Boolean(entry.value && typeof entry.value === 'object' && isLoggedIn(entry.value as Record<string, unknown>));
-    }
-    if (this.engine === 'GOWS' && entry.kind === 'file' && entry.name === GOWS_DB) this.state = gowsLoggedIn(entry.data);
-  }
-
-  get value(): boolean | null {
-    if (this.engine === null) return null;
-    if (this.engine === 'NOWEB' || this.engine === 'GOWS') return this.state ?? false;
-    return this.auth ? null : false;
-  }
-}
-
-function gowsLoggedIn(data: Buffer): boolean | null {
-  try {
-    const db = new Database(data, { readonly: true });
-    try {
-      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'whatsmeow_device'").get();
-      if (!table) return false;
-      return ((db.prepare('SELECT COUNT(*) AS count FROM whatsmeow_device').get() as { count: number }).count) > 0;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return null;
-  }
 }
 
 function summarize(sessions: SessionDiff[]): DiffSummary {

@@ -82,10 +82,14 @@ class Interrupted extends Error {}
 /** The entries some stores write only at commit (checked again after it). */
 const META_KINDS = new Set<SessionEntry['kind']>(['config', 'me', 'worker']);
 
-/** One canonical digest per entry: bytes for files, canonical JSON for trees; config `{}` and null are both "no config". */
+/**
+ * One canonical digest per entry: bytes for files, canonical JSON for trees; never times. Config `{}`
+ * and null are both "no config" (MongoDB keeps no difference between them).
+ */
 export function entryDigest(entry: SessionEntry): { id: string; digest: string; bytes: number } {
   const id = `${entry.kind}:${entry.name}`;
   if (entry.kind === 'file') return { id, digest: sha256(entry.data), bytes: entry.data.length };
+  if (entry.kind === 'dir') return { id, digest: sha256(''), bytes: 0 };
   const value = entry.kind === 'config' && entry.value && Object.keys(entry.value).length === 0 ? null : entry.value;
   const text = canonicalJson(value);
   return { id, digest: sha256(text), bytes: Buffer.byteLength(text) };

@@ -25,3 +25,13 @@ export function isSingleton(name: string): boolean {
 export function remoteAuthFileName(name: string): string {
   return `RemoteAuth-${name}.zip`;
 }
+
+/**
+ * Whether the core layout's `default/` folder holds only other sessions' profiles: then it is
+ * LocalAuth's data path, not a session. `default` is a session when `session-default` or a
+ * `.waha.session.*` config file is there (WAHA writes one for every session it creates).
+ */
+export function isCoreDataPathOnly(entries: readonly { name: string; isDirectory(): boolean }[]): boolean {
+  const profiles = entries.filter((entry) => entry.isDirectory() && entry.name.startsWith(PROFILE_PREFIX));
+  return profiles.length > 0 && profiles.length === entries.length && !profiles.some((entry) => entry.name === profileFolder(CORE_LAYOUT_FOLDER));
+}

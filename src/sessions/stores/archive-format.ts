@@ -9,6 +9,7 @@
  *   sessions/<engine>/<session>/key-files/<file>         NOWEB key file whose name cannot be decoded, under that name
  *   sessions/<engine>/<session>/mongo-keys/<key>.json    the same for a MongoDB key
  *   sessions/<engine>/<session>/files/<path>     WEBJS profile files, GOWS gows.db snapshot, WPP files
+ *   sessions/<engine>/<session>/files/<path>/    an empty folder among them (a tar directory entry)
  *   sessions/<engine>/<session>/rows/<table>/<id>.json   NOWEB store rows
  *   manifest.json                                last: every entry's path, size, SHA-256; a digest per session
  *
@@ -16,6 +17,10 @@
  * file paths keep their `/`. The content is store-neutral: the same archive restores into local
  * or MongoDB. The session digest is the transfer engine's (entry ids and canonical digests), so
  * a restored session can be compared with the archive whatever the store.
+ *
+ * Entry times: a tar entry carries the time the source kept for the file (a local file's mtime, a
+ * zip entry's time), so a restore sets it back; an entry whose source keeps none (a MongoDB
+ * document) gets the fixed UNKNOWN_TIME, which reads back as "no time". Times are in no digest.
  */
 import type { Hash } from 'node:crypto';
 import type { Engine } from '../engines.js';
@@ -29,6 +34,14 @@ export const HEADER_PATH = 'waha-storage-archive.json';
 export const MANIFEST_PATH = 'manifest.json';
 export const SESSIONS_PREFIX = 'sessions/';
 export const UNKNOWN_ENGINE = 'unknown';
+/** The tar time of an entry whose source keeps no time: the same sessions give the same tar bytes. */
+export const UNKNOWN_TIME = new Date('2000-01-01T00:00:00Z');
+
+/** The entry time a tar header stands for (undefined: the source kept none). */
+export function entryTime(mtime: Date | undefined): number | undefined {
+  if (!mtime || Number.isNaN(mtime.getTime()) || mtime.getTime() === UNKNOWN_TIME.getTime()) return undefined;
+  return mtime.getTime();
+}
 
 export interface ArchiveHeader {
   format: 'waha-storage-archive';
@@ -77,8 +90,22 @@ function sessionPrefix(engine: Engine | null, name: string): string {
   return `${SESSIONS_PREFIX}${engine ? engine.toLowerCase() : UNKNOWN_ENGINE}/${encode(name)}/`;
 }
 
-/** The tar path and serialized bytes of one entry. */
-export function serializeEntry(engine: Engine | null, session: string, entry: SessionEntry): { path: string; data: Buffer } {
+export interface SerializedEntry {
+  path: string;
+  data: Buffer;
+  /** A tar directory entry (an empty folder; its path ends with `/`). */
+  directory?: boolean;
+  mtimeMs?: number;
+}
+
+/** The tar path, serialized bytes and time of one entry. */
+export function serializeEntry(engine: Engine | null, session: string, entry: SessionEntry): SerializedEntry {
+  const serialized = serializeContent(engine, session, entry);
+  const { mtimeMs } = entry as { mtimeMs?: number };
+  return mtimeMs === undefined ? serialized : { ...serialized, mtimeMs };
+}
+
+function serializeContent(engine: Engine | null, session: string, entry: SessionEntry): SerializedEntry {
   const prefix = sessionPrefix(engine, session);
   switch (entry.kind) {
     case 'config':
@@ -93,6 +120,8 @@ export function serializeEntry(engine: Engine | null, session: string, entry: Se
       return { path: `${prefix}keys/${encode(entry.name)}.json`, data: json(entry.value) };
     case 'file':
       return { path: `${prefix}files/${entry.name}`, data: entry.data };
+    case 'dir':
+      return { path: `${prefix}files/${entry.name}/`, data: Buffer.alloc(0), directory: true };
     case 'row': {
       const id = entry.name.startsWith(`${entry.table}/`) ? entry.name.slice(entry.table.length + 1) : entry.name;
       return { path: `${prefix}rows/${encode(entry.table)}/${encode(id)}.json`, data: json(entry.value) };
@@ -108,12 +137,24 @@ function json(value: unknown): Buffer {
 export interface ParsedPath {
   engine: Engine | null;
   session: string;
-  /** Builds the entry from the stored bytes; throws on bytes that do not parse. */
-  entry(data: Buffer): SessionEntry;
+  /** Builds the entry from the stored bytes (and the tar time, when known); throws on bytes that do not parse. */
+  entry(data: Buffer, mtimeMs?: number): SessionEntry;
 }
 
 /** The session and entry a tar path stands for, or an error text. */
 export function parseEntryPath(tarPath: string): ParsedPath | { error: string } {
+  const parsed = parseContentPath(tarPath);
+  if ('error' in parsed) return parsed;
+  return {
+    ...parsed,
+    entry: (data, mtimeMs) => {
+      const entry = parsed.entry(data);
+      return mtimeMs === undefined ? entry : { ...entry, mtimeMs };
+    },
+  };
+}
+
+function parseContentPath(tarPath: string): { engine: Engine | null; session: string; entry(data: Buffer): SessionEntry } | { error: string } {
   if (!tarPath.startsWith(SESSIONS_PREFIX)) return { error: 'not under sessions/' };
   const parts = tarPath.slice(SESSIONS_PREFIX.length).split('/');
   if (parts.length < 3) return { error: 'too short a path' };
@@ -156,6 +197,12 @@ export function parseEntryPath(tarPath: string): ParsedPath | { error: string } 
     const parsed = parseKeyName(name, store);
     const why = parsed.ok ? `"${name}" was kept under its ${store === 'file' ? 'file' : 'MongoDB'} name` : parsed.error;
     return { engine, session, entry: (data) => ({ kind: 'key', name, value: parse(data), only: { store, why } }) };
+  }
+  if (kindPart === 'files' && rest.length > 1 && rest[rest.length - 1] === '') {
+    const dir = rest.slice(0, -1);
+    if (dir.some((part) => part === '' || part === '.' || part === '..')) return { error: 'unsafe folder path' };
+    const name = dir.join('/');
+    return { engine, session, entry: () => ({ kind: 'dir', name }) };
   }
   if (kindPart === 'files') {
     const name = rest.join('/');

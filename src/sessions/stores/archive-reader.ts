@@ -14,9 +14,10 @@ import { UsageError } from '../../errors.js';
 import { SessionDigest } from '../../util/digest.js';
 import { parseJson as parseJsonText } from '../../util/json.js';
 import type { Engine } from '../engines.js';
+import { LoginState } from '../engines/login.js';
 import { entryDigest } from '../transfer.js';
 import {
-  fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, sessionKey,
+  entryTime, fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, SESSIONS_PREFIX, sessionKey,
   type ArchiveHeader, type Manifest, type ManifestSession,
 } from './archive-format.js';
 import { AGE_MAGIC, decryptStream, GZIP_MAGIC, peek } from './archive-crypto.js';
@@ -83,14 +84,16 @@ export async function readArchive(input: Readable, options: ReadArchiveOptions):
   }
 
   const seen = new Map<string, Seen>();
-  const digests = new Map<string, { engine: Engine | null; name: string; digest: SessionDigest }>();
+  const digests = new Map<string, SessionRead>();
   let manifest: Manifest | undefined;
   let index = 0;
   let stop = false;
   const extract = tar.extract();
   const consume = (async () => {
     for await (const item of extract) {
-      const path = item.header.name;
+      // an empty folder is a tar directory entry (its path ends with `/`)
+      const directory = item.header.type === 'directory';
+      const path = directory && !item.header.name.endsWith('/') ? `${item.header.name}/` : item.header.name;
       const chunks: Buffer[] = [];
       const hash = createHash('sha256');
       for await (const chunk of item as AsyncIterable<Buffer>) {
@@ -102,7 +105,7 @@ export async function readArchive(input: Readable, options: ReadArchiveOptions):
       const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       report.bytes += data.length;
       const first = index++ === 0;
-      if (item.header.type !== 'file') {
+      if (item.header.type !== 'file' && !(directory && path.startsWith(SESSIONS_PREFIX))) {
         problems.push({ where: path, problem: `unexpected ${item.header.type} entry` });
         continue;
       }
@@ -142,14 +145,16 @@ export async function readArchive(input: Readable, options: ReadArchiveOptions):
       }
       let entry: SessionEntry;
       try {
-        entry = parsed.entry(data);
+        entry = parsed.entry(data, entryTime(item.header.mtime));
+        if ((entry.kind === 'dir') !== directory) throw new Error(directory ? 'a folder where a file belongs' : 'a file where a folder belongs');
       } catch (error) {
         problems.push({ where: path, problem: `the content does not parse (${(error as Error).message})` });
         continue;
       }
       const key = sessionKey(parsed.engine, parsed.session);
       let session = digests.get(key);
-      if (!session) digests.set(key, session = { engine: parsed.engine, name: parsed.session, digest: new SessionDigest() });
+      if (!session) digests.set(key, session = { engine: parsed.engine, name: parsed.session, digest: new SessionDigest(), login: new LoginState(parsed.engine) });
+      session.login.see(entry);
       const { id, digest, bytes } = entry.kind === 'file' ? { id: `file:${entry.name}`, digest: hashes.entryDigest, bytes: entry.data.length } : entryDigest(entry);
       session.digest.add(id, digest, bytes);
       await options.onEntry?.({ engine: parsed.engine, name: parsed.session }, path, entry, data);
@@ -175,7 +180,15 @@ export async function readArchive(input: Readable, options: ReadArchiveOptions):
   return report;
 }
 
-function checkManifest(manifest: Manifest, seen: Map<string, Seen>, digests: Map<string, { digest: SessionDigest }>, report: ArchiveReport): void {
+/** One session's entries as read: their digests and what they show of the login. */
+interface SessionRead {
+  engine: Engine | null;
+  name: string;
+  digest: SessionDigest;
+  login: LoginState;
+}
+
+function checkManifest(manifest: Manifest, seen: Map<string, Seen>, digests: Map<string, SessionRead>, report: ArchiveReport): void {
   const { problems } = report;
   const listed = new Set<string>([HEADER_PATH, MANIFEST_PATH]);
   const checkEntry = (file: { path: string; size: number; sha256: string }): boolean => {
@@ -198,7 +211,8 @@ function checkManifest(manifest: Manifest, seen: Map<string, Seen>, digests: Map
   for (const session of manifest.sessions as ManifestSession[]) {
     let ok = true;
     for (const file of session.files ?? []) ok = checkEntry(file) && ok;
-    const computed = digests.get(sessionKey(session.engine, session.name))?.digest;
+    const read = digests.get(sessionKey(session.engine, session.name));
+    const computed = read?.digest;
     if (!computed) {
       if ((session.files ?? []).length) ok = false;
     } else if (computed.value !== session.digest || computed.entries !== session.entries) {
@@ -207,7 +221,8 @@ function checkManifest(manifest: Manifest, seen: Map<string, Seen>, digests: Map
     }
     (report.manifestPaths ??= new Map()).set(sessionKey(session.engine, session.name), (session.files ?? []).map((file) => file.path));
     report.sessions.push({
-      engine: session.engine, name: session.name, loggedIn: session.loggedIn ?? null, me: session.me ?? null,
+      // what the entries show (the rule inspect and diff apply), not what an older writer put in the manifest
+      engine: session.engine, name: session.name, loggedIn: read ? read.login.value : session.loggedIn ?? null, me: session.me ?? null,
       entries: session.entries, bytes: session.bytes, digest: session.digest, ok,
     });
   }

@@ -27,6 +27,13 @@ export interface ArchiveSourceOptions {
   signal?: AbortSignal;
 }
 
+/** An entry unpacked into the private folder: its archive path, the file holding its bytes, its tar time. */
+interface Unpacked {
+  path: string;
+  file: string;
+  mtimeMs?: number;
+}
+
 export class ArchiveSource implements SessionStore {
   readonly kind = 'archive' as const;
   readonly location: string;
@@ -34,7 +41,7 @@ export class ArchiveSource implements SessionStore {
     private readonly options: ArchiveSourceOptions,
     readonly report: ArchiveReport,
     private readonly folder: string,
-    private readonly files: Map<string, { path: string; file: string }[]>,
+    private readonly files: Map<string, Unpacked[]>,
   ) {
     this.location = options.where;
   }
@@ -42,7 +49,7 @@ export class ArchiveSource implements SessionStore {
   /** Reads and checks the archive; throws (nothing unpacked remains) when it is not sound. */
   static async open(input: Readable, options: ArchiveSourceOptions): Promise<ArchiveSource> {
     const folder = await mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'waha-storage-restore-'));
-    const files = new Map<string, { path: string; file: string }[]>();
+    const files = new Map<string, Unpacked[]>();
     let count = 0;
     const wanted = (engine: Engine | null, name: string) =>
       (!options.names?.length || options.names.includes(name)) && (engine === null || options.engines.includes(engine));
@@ -51,14 +58,14 @@ export class ArchiveSource implements SessionStore {
         where: options.where,
         passphrase: options.passphrase,
         signal: options.signal,
-        onEntry: async (session, entryPath, _entry, data) => {
+        onEntry: async (session, entryPath, entry, data) => {
           if (!wanted(session.engine, session.name)) return;
           const file = path.join(folder, String(count++));
           await writeFile(file, data, { mode: 0o600 });
           const key = sessionKey(session.engine, session.name);
           let list = files.get(key);
           if (!list) files.set(key, list = []);
-          list.push({ path: entryPath, file });
+          list.push({ path: entryPath, file, mtimeMs: (entry as { mtimeMs?: number }).mtimeMs });
         },
       });
       if (report.problems.length) {
@@ -94,7 +101,7 @@ export class ArchiveSource implements SessionStore {
     for (const item of this.files.get(sessionKey(ref.engine, ref.name)) ?? []) {
       const parsed = parseEntryPath(item.path);
       if ('error' in parsed) continue; // checked while reading
-      yield parsed.entry(await readFile(item.file));
+      yield parsed.entry(await readFile(item.file), item.mtimeMs);
     }
   }
 

@@ -14,18 +14,16 @@ import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { SessionDigest } from '../../util/digest.js';
 import type { Engine } from '../engines.js';
-import { isLoggedIn } from '../engines/noweb.js';
+import { LoginState } from '../engines/login.js';
 import { entryDigest } from '../transfer.js';
 import {
-  fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, serializeEntry,
+  fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, serializeEntry, UNKNOWN_TIME,
   type ArchiveHeader, type Manifest, type ManifestEntry, type ManifestSession,
 } from './archive-format.js';
 import { encryptStream } from './archive-crypto.js';
 import { targetWriteError } from '../../util/write-errors.js';
 import type { Presence, SessionEntry, SessionRef, SessionStore, StagedSession, StoredSession } from './types.js';
 
-/** Fixed entry time: the same sessions give the same tar bytes (only header/manifest times differ). */
-const ENTRY_TIME = new Date('2000-01-01T00:00:00Z');
 
 export interface ArchiveWriterOptions {
   destination: Writable;
@@ -100,15 +98,15 @@ export class ArchiveTarget implements SessionStore {
    * entry's bytes can be collected as soon as they are in gzip. (Racing each entry against `done`
    * kept one closure per entry, and with it every buffer, alive until the end of the backup.)
    */
-  async add(path: string, data: Buffer): Promise<ManifestEntry & { entryDigest: string }> {
+  async add(path: string, data: Buffer, options: { directory?: boolean; mtimeMs?: number } = {}): Promise<ManifestEntry & { entryDigest: string }> {
     const size = data.length;
     const { sha256, entryDigest } = fileDigests(createHash('sha256').update(data));
-    await this.append(path, data);
+    await this.append(path, data, options);
     this.contentBytes += size;
     return { path, size, sha256, entryDigest };
   }
 
-  private append(path: string, data: Buffer): Promise<void> {
+  private append(path: string, data: Buffer, options: { directory?: boolean; mtimeMs?: number }): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: Error | null) => {
@@ -119,7 +117,13 @@ export class ArchiveTarget implements SessionStore {
       this.waiting.add(settle);
       // the entry stream also emits the error it is destroyed with (a failed destination): without
       // this listener that is an uncaught exception instead of a failed write
-      this.pack.entry({ name: path, size: data.length, mode: 0o600, mtime: ENTRY_TIME, type: 'file' }, data, settle).on('error', settle);
+      // times the source keeps travel with the entry (a restore sets them back); none: a fixed time
+      const mtime = options.mtimeMs === undefined ? UNKNOWN_TIME : new Date(options.mtimeMs);
+      const header = options.directory
+        ? { name: path, size: 0, mode: 0o700, mtime, type: 'directory' as const }
+        : { name: path, size: data.length, mode: 0o600, mtime, type: 'file' as const };
+      const sink = options.directory ? this.pack.entry(header, settle) : this.pack.entry(header, data, settle);
+      sink.on('error', settle);
     });
   }
 
@@ -195,15 +199,17 @@ export class ArchiveTarget implements SessionStore {
 class ArchiveStaged implements StagedSession {
   private readonly files: ManifestEntry[] = [];
   private readonly digest = new SessionDigest();
-  private loggedIn: boolean | null = null;
+  private readonly login: LoginState;
   private me: unknown = null;
   private released = false;
 
-  constructor(private readonly archive: ArchiveTarget, private readonly ref: SessionRef, private readonly release: () => void) {}
+  constructor(private readonly archive: ArchiveTarget, private readonly ref: SessionRef, private readonly release: () => void) {
+    this.login = new LoginState(ref.engine);
+  }
 
   async write(entry: SessionEntry): Promise<void> {
-    const { path, data } = serializeEntry(this.ref.engine, this.ref.name, entry);
-    const { entryDigest: fileDigest, ...listed } = await this.archive.add(path, data).catch((error: unknown) => {
+    const { path, data, ...options } = serializeEntry(this.ref.engine, this.ref.name, entry);
+    const { entryDigest: fileDigest, ...listed } = await this.archive.add(path, data, options).catch((error: unknown) => {
       // the destination failed (a full disk, a closed pipe): typed, so the run stops starting sessions
       throw this.archive.failure ? targetWriteError(this.archive.label, this.archive.failure, 'the archive is incomplete') : error;
     });
@@ -215,13 +221,8 @@ class ArchiveStaged implements StagedSession {
     const back = parsed.entry(data);
     const { id, digest, bytes } = back.kind === 'file' ? { id: `file:${back.name}`, digest: fileDigest, bytes: back.data.length } : entryDigest(back);
     this.digest.add(id, digest, bytes);
-    if (entry.kind === 'key' && entry.name === 'creds' && entry.value && typeof entry.value === 'object') {
-      this.loggedIn = isLoggedIn(entry.value as Record<string, unknown>);
-    }
-    if (entry.kind === 'me') {
-      this.me = entry.value;
-      if (this.loggedIn === null && entry.value) this.loggedIn = true;
-    }
+    this.login.see(entry);
+    if (entry.kind === 'me') this.me = entry.value;
   }
 
   async flush(): Promise<void> {}
@@ -239,7 +240,7 @@ class ArchiveStaged implements StagedSession {
     this.archive.commitSession({
       engine: this.ref.engine as Engine | null,
       name: this.ref.name,
-      loggedIn: this.loggedIn,
+      loggedIn: this.login.value,
       me: this.me ?? null,
       digest: this.digest.value,
       entries: this.digest.entries,

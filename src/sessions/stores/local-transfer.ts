@@ -5,11 +5,11 @@
  * `waha.sqlite3` (me, session_worker) in one SQLite transaction. A journal file beside the staging
  * folder marks a commit in progress, so a rerun after a crash knows the folder is its own.
  */
-import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { mkdir, mkdtemp, opendir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
+import { lstat, mkdir, mkdtemp, opendir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { OperationError } from '../../errors.js';
 import { namespacesFor, type Engine } from '../engines.js';
@@ -127,6 +127,8 @@ export class LocalTransferStore implements SessionStore {
 
   async liveness(ref: SessionRef, nowMs: number): Promise<string | undefined> {
     const folders = [this.paths(ref).sessionDir, this.webjsProfile(ref)].filter((folder): folder is string => Boolean(folder && existsSync(folder)));
+    // files this tool wrote (a restore, a migration) are older than its commit record; WAHA's are newer
+    const ownUntil = await readWritten(this.paths(ref).sessionDir);
     for (const folder of folders) {
       for await (const entry of walk(folder)) {
         const base = entry.relativePath.split('/').pop()!;
@@ -134,7 +136,7 @@ export class LocalTransferStore implements SessionStore {
         // readers of a WAL database (this tool included) leave -shm and an empty -wal behind
         if (base.endsWith('-shm') || (base.endsWith('-wal') && entry.size === 0)) continue;
         const age = nowMs - entry.mtimeMs;
-        if (age < LIVE_WINDOW_MS) return `${path.join(folder, entry.relativePath)} changed ${Math.max(0, Math.round(age / 1000))}s ago`;
+        if (age < LIVE_WINDOW_MS && !(ownUntil !== undefined && entry.mtimeMs <= ownUntil)) return `${path.join(folder, entry.relativePath)} changed ${Math.max(0, Math.round(age / 1000))}s ago`;
       }
     }
     return undefined;
@@ -147,7 +149,8 @@ export class LocalTransferStore implements SessionStore {
   async presence(ref: SessionRef): Promise<Presence> {
     const paths = this.paths(ref);
     if (existsSync(journalFile(paths, ref.name))) return 'leftover';
-    if (existsSync(paths.sessionDir) || this.webjsProfile(ref)) return 'present';
+    if (this.webjsProfile(ref)) return 'present';
+    if (existsSync(paths.sessionDir) && !(ref.engine === 'WEBJS' && ref.name === webjs.CORE_LAYOUT_FOLDER && webjs.isCoreDataPathOnly(readdirSync(paths.sessionDir, { withFileTypes: true })))) return 'present';
     return 'absent';
   }
 
@@ -285,6 +288,50 @@ async function rmEmpty(folder: string): Promise<void> {
   }
 }
 
+/** Sets a file's access and modification time to a kept mtime. */
+function setTime(file: string, mtimeMs: number): Promise<void> {
+  const when = new Date(mtimeMs);
+  return utimes(file, when, when);
+}
+
+/**
+ * When this tool last committed a session folder, kept outside the sessions dir (which a run leaves
+ * as WAHA knows it): `<tmp>/waha-storage-<uid>/written/<sha256 of the folder>`. The liveness guard
+ * takes files up to that time as the tool's own writes (store.sqlite3, and files from MongoDB, have
+ * no kept time); only the live window matters, so older records are removed.
+ */
+function writtenFolder(): string {
+  return path.join(os.tmpdir(), `waha-storage-${process.getuid?.() ?? 'user'}`, 'written');
+}
+
+function writtenFile(sessionDir: string): string {
+  return path.join(writtenFolder(), createHash('sha256').update(path.resolve(sessionDir)).digest('hex').slice(0, 32));
+}
+
+async function recordWritten(sessionDir: string): Promise<void> {
+  const folder = writtenFolder();
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const nowMs = Date.now();
+  for (const name of await readdir(folder)) {
+    const info = await stat(path.join(folder, name)).catch(() => undefined);
+    if (info && nowMs - info.mtimeMs >= LIVE_WINDOW_MS) await rm(path.join(folder, name), { force: true });
+  }
+  await writeFile(writtenFile(sessionDir), JSON.stringify({ folder: path.resolve(sessionDir), committedAtMs: nowMs }), { mode: 0o600 });
+}
+
+async function readWritten(sessionDir: string): Promise<number | undefined> {
+  try {
+    const file = writtenFile(sessionDir);
+    const info = await stat(file);
+    // only a record of our own user counts: anyone else's could only hide WAHA from the guard
+    if (process.getuid && info.uid !== process.getuid()) return undefined;
+    const record = JSON.parse(await readFile(file, 'utf8')) as { folder?: unknown; committedAtMs?: unknown };
+    return record.folder === path.resolve(sessionDir) && typeof record.committedAtMs === 'number' ? record.committedAtMs : undefined;
+  } catch {
+    return undefined; // none: every recent file counts as WAHA's
+  }
+}
+
 function journalFile(paths: Paths, name: string): string {
   return path.join(paths.stagingRoot, `${name}.committing`);
 }
@@ -330,15 +377,38 @@ async function* readMainRows(file: string, name: string): AsyncIterable<SessionE
 async function readConfigEntry(directory: string): Promise<SessionEntry> {
   const file = path.join(directory, CONFIG_FILE);
   let text: string;
+  let mtimeMs: number;
   try {
-    text = await readFile(file, 'utf8');
+    ({ data: text, mtimeMs } = readWithTime(file, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'config', name: 'config', value: null };
     throw new EntryError('unreadable', `${file}: ${(error as NodeJS.ErrnoException).code}`);
   }
   const config = parseSessionConfig(text);
   if (!config.ok) throw new EntryError('config-corrupt', `${file} ${config.error}`);
-  return { kind: 'config', name: 'config', value: config.value };
+  return { kind: 'config', name: 'config', value: config.value, mtimeMs };
+}
+
+/** A file's content and mtime from one open (fstat gives both size and time): what a read of key files costs anyway. */
+function readWithTime(file: string): { data: Buffer; mtimeMs: number };
+function readWithTime(file: string, encoding: 'utf8'): { data: string; mtimeMs: number };
+function readWithTime(file: string, encoding?: 'utf8'): { data: Buffer | string; mtimeMs: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const info = fstatSync(fd);
+    let data = Buffer.allocUnsafe(info.size);
+    let length = 0;
+    for (;;) {
+      if (length === data.length) data = Buffer.concat([data, Buffer.allocUnsafe(Math.max(4096, data.length))]); // grew while read
+      const read = readSync(fd, data, length, data.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    data = data.subarray(0, length);
+    return { data: encoding ? data.toString(encoding) : data, mtimeMs: info.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A session folder (or its staged copy) as entries: config, then the engine's auth. */
@@ -367,7 +437,7 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
       throw new EntryError('unknown-file', `${full} is not a NOWEB key file; move it out of the session folder (or back it up) and run again`);
     }
     const parsed = parseKeyName(name, 'file');
-    const text = readFileSync(full, 'utf8'); // key files are small: sync is ~30x cheaper than fs/promises (bench/migrate)
+    const { data: text, mtimeMs } = readWithTime(full, 'utf8'); // key files are small: sync is ~30x cheaper than fs/promises (bench/migrate)
     let value: unknown;
     try {
       if (text.trim() === '') throw new Error('the file is empty');
@@ -377,7 +447,7 @@ export async function* readSessionFolder(directory: string, ref: SessionRef, pro
       throw new EntryError(reason, `${full} does not parse (${describeJsonError(error, text)}); restore it from a backup`);
     }
     // an undecodable name stays the file's own name: a copy to files keeps it, one to MongoDB fails
-    yield parsed.ok ? { kind: 'key', name: parsed.key, value } : { kind: 'key', name, value, only: { store: 'file', why: `${full}: ${parsed.error}` } };
+    yield parsed.ok ? { kind: 'key', name: parsed.key, value, mtimeMs } : { kind: 'key', name, value, only: { store: 'file', why: `${full}: ${parsed.error}` }, mtimeMs };
   }
   if (store) yield* readStoreSqlite(path.join(directory, noweb.STORE_FILE));
 }
@@ -400,12 +470,46 @@ const SQLITE_SIDE_FILE = /-(wal|shm|journal)$/;
  * of a restored copy has the same bytes (verification compares equal).
  */
 async function* readOpaqueFolder(directory: string): AsyncIterable<SessionEntry> {
-  for await (const entry of walk(directory)) {
+  for await (const entry of walkFolder(directory)) {
     const name = entry.relativePath;
+    if (entry.kind === 'dir') {
+      yield { kind: 'dir', name, mtimeMs: entry.mtimeMs };
+      continue;
+    }
     if (entry.kind !== 'file' || name === CONFIG_FILE || SQLITE_SIDE_FILE.test(name)) continue;
     const full = path.join(directory, ...name.split('/'));
-    if (name === GOWS_DB) yield { kind: 'file', name, data: await sqliteSnapshot(full) };
-    else yield { kind: 'file', name, data: await readFile(full) };
+    if (name === GOWS_DB) yield { kind: 'file', name, data: await sqliteSnapshot(full), mtimeMs: entry.mtimeMs };
+    else yield { kind: 'file', name, data: await readFile(full), mtimeMs: entry.mtimeMs };
+  }
+}
+
+interface FolderEntry {
+  /** Relative to the walked root, with `/`. */
+  relativePath: string;
+  /** `dir`: a folder with nothing in it (folders with content are implied by it). */
+  kind: 'file' | 'symlink' | 'dir';
+  mtimeMs: number;
+}
+
+/** Files, symbolic links (never followed) and empty folders under `root`, one folder listing at a time. */
+async function* walkFolder(root: string, prefix = ''): AsyncGenerator<FolderEntry> {
+  const subdirectories: string[] = [];
+  for await (const entry of await opendir(root, { bufferSize: 256 })) {
+    if (entry.isDirectory()) subdirectories.push(entry.name);
+    else if (entry.isFile() || entry.isSymbolicLink()) {
+      const info = await lstat(path.join(root, entry.name)).catch(() => undefined);
+      if (info) yield { relativePath: prefix ? `${prefix}/${entry.name}` : entry.name, kind: entry.isFile() ? 'file' : 'symlink', mtimeMs: info.mtimeMs };
+    }
+  }
+  for (const name of subdirectories) {
+    const folder = path.join(root, name);
+    const relativePath = prefix ? `${prefix}/${name}` : name;
+    if ((await readdir(folder)).length === 0) {
+      const info = await stat(folder).catch(() => undefined);
+      if (info) yield { relativePath, kind: 'dir', mtimeMs: info.mtimeMs };
+      continue;
+    }
+    yield* walkFolder(folder, relativePath);
   }
 }
 
@@ -429,9 +533,13 @@ export async function sqliteSnapshot(file: string): Promise<Buffer> {
 }
 
 async function* readProfile(profile: string): AsyncIterable<SessionEntry> {
-  for await (const entry of walk(profile)) {
+  for await (const entry of walkFolder(profile)) {
+    if (entry.kind === 'dir') {
+      if (webjs.isAuthPath(`${entry.relativePath}/`)) yield { kind: 'dir', name: entry.relativePath, mtimeMs: entry.mtimeMs };
+      continue;
+    }
     if (entry.kind !== 'file' || !webjs.isAuthPath(entry.relativePath)) continue;
-    yield { kind: 'file', name: entry.relativePath, data: await readFile(path.join(profile, ...entry.relativePath.split('/'))) };
+    yield { kind: 'file', name: entry.relativePath, data: await readFile(path.join(profile, ...entry.relativePath.split('/'))), mtimeMs: entry.mtimeMs };
   }
 }
 
@@ -456,7 +564,7 @@ class LocalStaged implements StagedSession {
   async write(entry: SessionEntry): Promise<void> {
     switch (entry.kind) {
       case 'config':
-        return this.queue(path.join(this.folder, CONFIG_FILE), JSON.stringify(entry.value ?? null));
+        return this.queue(path.join(this.folder, CONFIG_FILE), JSON.stringify(entry.value ?? null), entry.mtimeMs);
       case 'me':
         this.me = entry.value;
         return;
@@ -464,13 +572,17 @@ class LocalStaged implements StagedSession {
         this.worker = entry.value;
         return;
       case 'key':
-        return this.queue(path.join(this.folder, keyFileName(entry)), JSON.stringify(entry.value));
+        return this.queue(path.join(this.folder, keyFileName(entry)), JSON.stringify(entry.value), entry.mtimeMs);
       case 'file': {
-        // WEBJS files are relative to the Chromium profile; GOWS and WPP files to the session folder
-        const root = this.ref.engine === 'WEBJS' ? this.profileDir : this.folder;
-        const target = path.join(root, ...entry.name.split('/'));
+        const target = this.filePath(entry.name);
         await mkdir(path.dirname(target), { recursive: true }).catch((error) => { throw writeError(this.folder, error); });
-        return this.queue(target, entry.data);
+        return this.queue(target, entry.data, entry.mtimeMs);
+      }
+      case 'dir': {
+        const target = this.filePath(entry.name);
+        await mkdir(target, { recursive: true }).catch((error) => { throw writeError(this.folder, error); });
+        if (entry.mtimeMs !== undefined) await setTime(target, entry.mtimeMs).catch((error) => { throw writeError(this.folder, error); });
+        return;
       }
       case 'row':
         (this.storeRows ??= []).push(entry);
@@ -479,8 +591,15 @@ class LocalStaged implements StagedSession {
     }
   }
 
-  private async queue(file: string, data: string | Buffer): Promise<void> {
-    const writing = writeFile(file, data).catch((error) => { throw writeError(this.folder, error); });
+  /** WEBJS files are relative to the Chromium profile; GOWS and WPP files to the session folder. */
+  private filePath(name: string): string {
+    return path.join(this.ref.engine === 'WEBJS' ? this.profileDir : this.folder, ...name.split('/'));
+  }
+
+  /** Writes a file, with the time its source kept (an archive's, a profile's) when there is one. */
+  private async queue(file: string, data: string | Buffer, mtimeMs?: number): Promise<void> {
+    const written = writeFile(file, data);
+    const writing = (mtimeMs === undefined ? written : written.then(() => setTime(file, mtimeMs))).catch((error) => { throw writeError(this.folder, error); });
     writing.catch(() => {}); // observed by drain(); a rejection before then is not an uncaught one
     this.pending.push(writing);
     if (this.pending.length >= WRITE_PARALLEL) await this.drain();
@@ -589,6 +708,7 @@ class LocalStaged implements StagedSession {
       }
       throw writeError(mainDb, error);
     }
+    await recordWritten(sessionDir).catch(() => {}); // without it the guard is only stricter
     await rm(journal, { force: true });
     await rm(trash, { recursive: true, force: true });
     if (this.ref.name === webjs.CORE_LAYOUT_FOLDER && this.layout === 'core') await rm(this.folder, { recursive: true, force: true });

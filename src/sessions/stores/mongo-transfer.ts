@@ -31,7 +31,10 @@ export const REMOVALS = 'waha_storage_removals';
 const BATCH = 1000;
 const LIVE_WINDOW_MS = 60_000;
 const ZIP_BACKLOG = 16 * 1024 * 1024;
+/** The zip time of an entry whose source keeps no time (and of folders, whose times are not kept). */
 const FIXED_ZIP_TIME = new Date('2000-01-01T00:00:00Z');
+/** In the GridFS `metadata` of a RemoteAuth zip this tool uploaded: the liveness guard knows it is not WAHA's save. */
+export const UPLOAD_MARKER = { writtenBy: 'waha-storage' } as const;
 
 /** WAHA's indexes on the NOWEB store collections (waha-facts §2.3). */
 const STORE_INDEXES: Record<string, Document[]> = {
@@ -122,8 +125,10 @@ export class MongoTransferStore implements SessionStore {
   private async readConfig(ref: SessionRef): Promise<SessionEntry> {
     const document = await this.mainDb(ref).collection('sessions').findOne({ name: ref.name });
     if (!document) return { kind: 'config', name: 'config', value: null };
+    // WAHA reads the document without `_id` and `name`: `{name}` alone is the config `{}` (what WAHA
+    // wrote for `{}`, and what it makes of a null config too: MongoDB keeps no difference)
     const { _id, name, ...config } = document;
-    return { kind: 'config', name: 'config', value: Object.keys(config).length ? config : null };
+    return { kind: 'config', name: 'config', value: config };
   }
 
   private async *readMainRows(ref: SessionRef): AsyncIterable<SessionEntry> {
@@ -137,6 +142,7 @@ export class MongoTransferStore implements SessionStore {
   async liveness(ref: SessionRef, nowMs: number): Promise<string | undefined> {
     if (ref.engine !== 'WEBJS') return undefined;
     const newest = await this.sessionDb(ref).collection('auth.files').find({}).sort({ uploadDate: -1 }).limit(1).next();
+    if (newest?.metadata?.writtenBy === UPLOAD_MARKER.writtenBy) return undefined; // our own upload; WAHA's next save has no marker
     const uploaded = newest?.uploadDate instanceof Date ? newest.uploadDate.getTime() : 0;
     if (nowMs - uploaded < LIVE_WINDOW_MS) return `${webjs.remoteAuthFileName(ref.name)} was uploaded ${Math.round((nowMs - uploaded) / 1000)}s ago: WAHA is saving this session`;
     return undefined;
@@ -354,24 +360,49 @@ export async function* zipEntries(file: string, label: string): AsyncIterable<Se
   } catch (error) {
     throw new EntryError('zip-corrupt', `${label} is not a readable zip (${(error as Error).message})`);
   }
+  // folders are entries only when nothing is in them (files imply theirs): known once every entry was seen
+  const folders = new Map<string, number | undefined>();
+  const parents = new Set<string>();
+  const noteParents = (name: string) => {
+    const parts = name.split('/');
+    for (let index = 1; index < parts.length; index++) parents.add(parts.slice(0, index).join('/'));
+  };
   try {
     for (;;) {
       const entry = await nextEntry(zip).catch((error: Error) => { throw new EntryError('zip-corrupt', `${label}: ${error.message}`); });
-      if (!entry) return;
-      const name = entry.fileName.replace(/\\/g, '/');
-      if (name.endsWith('/')) continue;
-      if (name.startsWith('/') || name.split('/').includes('..')) throw new EntryError('zip-corrupt', `${label} holds an unsafe path "${name}"`);
+      if (!entry) break;
+      const stored = entry.fileName.replace(/\\/g, '/');
+      const name = stored.replace(/\/+$/, '');
+      if (name.startsWith('/') || name.split('/').includes('..')) throw new EntryError('zip-corrupt', `${label} holds an unsafe path "${stored}"`);
+      const mtimeMs = zipTime(entry);
+      if (stored.endsWith('/')) {
+        if (name) {
+          folders.set(name, mtimeMs);
+          noteParents(name);
+        }
+        continue;
+      }
       if (webjs.isSingleton(name.split('/').pop()!)) continue;
+      noteParents(name);
       const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
         zip.openReadStream(entry, (error, opened) => (error ? reject(error) : resolve(opened)));
       });
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(chunk as Buffer);
-      yield { kind: 'file', name, data: Buffer.concat(chunks) };
+      yield mtimeMs === undefined ? { kind: 'file', name, data: Buffer.concat(chunks) } : { kind: 'file', name, data: Buffer.concat(chunks), mtimeMs };
     }
   } finally {
     zip.close();
   }
+  for (const [name, mtimeMs] of folders) {
+    if (!parents.has(name)) yield mtimeMs === undefined ? { kind: 'dir', name } : { kind: 'dir', name, mtimeMs };
+  }
+}
+
+/** A zip entry's time (the Info-ZIP extended timestamp when there is one), or undefined for the fixed time of "none kept". */
+function zipTime(entry: yauzl.Entry): number | undefined {
+  const time = entry.getLastModDate().getTime();
+  return Number.isNaN(time) || time === FIXED_ZIP_TIME.getTime() ? undefined : time;
 }
 
 function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
@@ -449,7 +480,9 @@ class MongoStaged implements StagedSession {
         return;
       }
       case 'file':
-        return this.addFile(entry.name, entry.data);
+        return this.addFile(entry.name, entry.data, entry.mtimeMs);
+      case 'dir':
+        return this.addFile(entry.name, undefined, entry.mtimeMs);
     }
   }
 
@@ -492,7 +525,8 @@ class MongoStaged implements StagedSession {
     }
   }
 
-  private async addFile(name: string, data: Buffer): Promise<void> {
+  /** A file (or, without data, an empty folder) into the zip, with the time its source kept. */
+  private async addFile(name: string, data: Buffer | undefined, mtimeMs?: number): Promise<void> {
     if (!this.upload) {
       const { GridFSBucket } = await import('mongodb');
       // GridFS collections cannot be renamed everywhere (FerretDB): the new revision goes straight into
@@ -501,7 +535,7 @@ class MongoStaged implements StagedSession {
       const zip = new yazl.ZipFile();
       const upload: ZipUpload = { zip, added: 0, emitted: 0, directories: new Set(), done: Promise.resolve() };
       zip.outputStream.on('data', (chunk: Buffer) => { upload.emitted += chunk.length; });
-      const stream = bucket.openUploadStream(webjs.remoteAuthFileName(this.ref.name));
+      const stream = bucket.openUploadStream(webjs.remoteAuthFileName(this.ref.name), { metadata: { ...UPLOAD_MARKER } });
       this.uploadId = stream.id;
       await this.db.collection(INCOMPLETE_MARKER).updateOne({}, { $push: { uploads: stream.id } } as Document);
       upload.done = pipeline(zip.outputStream, stream);
@@ -517,7 +551,13 @@ class MongoStaged implements StagedSession {
         upload.zip.addEmptyDirectory(directory, { mtime: FIXED_ZIP_TIME });
       }
     }
-    upload.zip.addBuffer(data, name, { mtime: FIXED_ZIP_TIME });
+    const mtime = mtimeMs === undefined ? FIXED_ZIP_TIME : new Date(mtimeMs);
+    if (!data) {
+      upload.directories.add(name);
+      upload.zip.addEmptyDirectory(name, { mtime });
+      return;
+    }
+    upload.zip.addBuffer(data, name, { mtime });
     upload.added += data.length;
     // bounded memory: let the upload catch up before queueing more
     while (upload.added - upload.emitted > ZIP_BACKLOG) await Promise.race([once(upload.zip.outputStream, 'data'), upload.done]);

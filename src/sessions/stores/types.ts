@@ -7,10 +7,15 @@
 import type { SessionDigest } from '../../util/digest.js';
 import type { Engine } from '../engines.js';
 
-/** Store-neutral pieces of one session. Names are stable across stores. */
+/**
+ * Store-neutral pieces of one session. Names are stable across stores. `mtimeMs`: the time the
+ * store keeps for a file (a local file, a zip or tar entry), carried so a copy gets it back; stores
+ * without one (MongoDB documents) leave it out. It is never part of a digest: a rerun over the same
+ * content compares equal whatever the times.
+ */
 export type SessionEntry =
   /** `.waha.session.config.json` ↔ the `sessions` document (null: no config). */
-  | { kind: 'config'; name: 'config'; value: Record<string, unknown> | null }
+  | { kind: 'config'; name: 'config'; value: Record<string, unknown> | null; mtimeMs?: number }
   /** waha.sqlite3 `me.data.me` ↔ `me.me`. */
   | { kind: 'me'; name: 'me'; value: unknown }
   /** session_worker.worker. */
@@ -20,9 +25,11 @@ export type SessionEntry =
    * name (a file name with `.json`, or a MongoDB key) that cannot be decoded without guessing: it is
    * carried as it is within that store (and archives), and a copy to the other store fails the session.
    */
-  | { kind: 'key'; name: string; value: unknown; only?: { store: 'file' | 'mongo'; why: string } }
-  /** WEBJS auth: a file of the Chromium profile, path relative to it with `/`. */
-  | { kind: 'file'; name: string; data: Buffer }
+  | { kind: 'key'; name: string; value: unknown; only?: { store: 'file' | 'mongo'; why: string }; mtimeMs?: number }
+  /** WEBJS auth: a file of the Chromium profile, path relative to it with `/` (GOWS, WPP: of the session folder). */
+  | { kind: 'file'; name: string; data: Buffer; mtimeMs?: number }
+  /** An empty folder among those files (a folder with files in it is implied by them). */
+  | { kind: 'dir'; name: string; mtimeMs?: number }
   /** NOWEB store: a row of `table` (`data` as a BufferJSON tree); name is `<table>/<id>`. */
   | { kind: 'row'; name: string; table: string; value: Record<string, unknown> };
 
