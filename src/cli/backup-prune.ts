@@ -7,6 +7,7 @@ import { PASSPHRASE_ENV, passphraseFor } from './backup.js';
 import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, parsePositiveInt, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
 
 interface PruneFlags {
   keepLast?: number;
@@ -57,14 +58,17 @@ export function registerBackupPrune(backup: Command): void {
     .addOption(yesOption('remove without asking (needed without a terminal)'))
     .option('--passphrase-file <path>', `read encrypted archives with this passphrase (first line; also ${PASSPHRASE_ENV}); without one they are left alone`);
   addOutputOptions(prune);
-  prune.addHelpText('after', `
+  addHelp(prune, `
 Rules (at least one; an archive is kept when any rule keeps it), applied to each group of archives
 with the same source store and the same sessions, newest first, times from the manifests, in UTC.
 Periods with no archive do not count. Files that are not waha-storage archives, folders, symlinks,
 incomplete archives (a backup still being written) and encrypted archives without the passphrase
 are listed and never removed. An archive is removed only if it is still the file that was read.
-  waha-storage backup prune /backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --yes
-Exit codes: 0 done, 3 some archives could not be removed, 2 usage (no rule, no such folder), 130 interrupted.`);
+Exit codes: 0 done, 3 some archives could not be removed, 2 usage (no rule, no such folder), 130 interrupted.`, [
+    ['what a daily/weekly/monthly rotation would remove', 'waha-storage backup prune /backups --keep-daily 7 --keep-weekly 4 --dry-run'],
+    ['keep the last 10 archives, from cron', 'waha-storage backup prune /backups --keep-last 10 --yes --quiet'],
+    ['keep everything from the last two weeks, and 12 monthly', 'waha-storage backup prune /backups --keep-within 2w --keep-monthly 12 --yes'],
+  ]);
   prune.action(action<PruneFlags>(async ({ options, reporter, signal, metrics }, folder: string) => {
     const policy: KeepPolicy = {};
     for (const rule of RULES) {

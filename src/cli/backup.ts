@@ -18,7 +18,10 @@ import { requireNamed, requireNamedIn } from '../sessions/selection.js';
 import { confirmDestructive, prompting } from './confirm.js';
 import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, parsePositiveInt, sessionOption, storeTimeoutOption, yesOption } from './options.js';
-import { Reporter } from './reporter.js';
+import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
+import { progressLine, transferSummary, transferTable } from './transfer-table.js';
+import { plural } from '../util/plural.js';
 
 
 export const PASSPHRASE_ENV = 'WAHA_STORAGE_BACKUP_PASSPHRASE';
@@ -64,7 +67,7 @@ export function registerBackup(program: Command): void {
   backup.addOption(hiddenWorkFactor());
   addSettingOptions(backup, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(backup);
-  backup.addHelpText('after', `
+  addHelp(backup, `
 The archive holds, per session, its config, me, session_worker and auth in a store-neutral form
 (NOWEB keys and store rows, WEBJS profile files, GOWS gows.db through SQLite's backup API, WPP files),
 and a manifest with every entry's size and SHA-256 and a digest per session. It restores into
@@ -75,15 +78,18 @@ complete backup (every session backed up and verified); otherwise it is left as 
 A --session that is not in the store is exit 2; a backup with no session in it is not written (exit 1).
 Exit codes: 0 every session backed up, 3 some failed (the archive holds the others), 1 none could be
 backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
-
-  waha-storage backup verify <file|->    check an archive without restoring it`);
+Check an archive without restoring it: waha-storage backup verify <file|->.`, [
+    ['every session of the local store, into a dated archive', 'waha-storage backup local --output sessions-{date}.tar.gz'],
+    ['an age-encrypted archive of one MongoDB session (passphrase from a file)', 'waha-storage backup mongo -s alpha --encrypt --passphrase-file pass.txt -o alpha.tar.gz.age'],
+    ['straight to S3, nothing on disk', 'waha-storage backup local --output - | aws s3 cp - s3://backups/sessions.tar.gz'],
+  ]);
   backup.action(action<BackupFlags>(async ({ options, config, reporter, signal, metrics }, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     const engines = parseEngines(options.engine);
     if (!options.output) throw new UsageError('backup needs --output <file|->', { hint: 'e.g. --output sessions-{date}.tar.gz ({date} and {time} are filled in, UTC), or --output - for stdout' });
     options.output = expandTimePlaceholders(options.output, now());
     const toStdout = options.output === '-';
-    const out = toStdout ? new Reporter(options, { stdout: process.stderr, stderr: process.stderr, env: process.env }) : reporter;
+    const out = toStdout ? reporter.onStderr() : reporter;
     if (toStdout && process.stdout.isTTY) throw new UsageError('Refusing to write an archive to a terminal', { hint: 'redirect stdout (> file, | aws s3 cp - ...) or give --output <file>' });
     const { checkOutputPath, backup: runBackup } = await import('../sessions/stores/archive-backup.js');
     if (!toStdout) checkOutputPath(options.output!, { overwrite: options.overwrite });
@@ -133,7 +139,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
         ? 'interrupted: the archive on stdout is incomplete, discard it; nothing was backed up; run the command again'
         : `interrupted: no archive was written (the partial ${result.output}.partial was removed), so nothing was backed up; run the command again`,
       tail: result.interrupted || !result.manifest ? undefined
-        : `archive ${result.output}${result.encrypted ? ' (age-encrypted)' : ''}: ${result.manifest.sessions.length} sessions${result.verified ? ', read back and verified' : ''}`,
+        : `archive ${result.output}${result.encrypted ? ' (age-encrypted)' : ''}: ${plural(result.manifest.sessions.length, 'session')}${result.verified ? ', read back and verified' : ''}`,
     });
     if (!result.interrupted && result.summary.done === 0 && result.summary.failed > 0) {
       throw new OperationError(`No session could be backed up from ${word}; no archive was written`, { hint: 'see the reasons above' });
@@ -144,7 +150,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
       });
     }
     if (result.keptExisting) {
-      throw new OperationError(`${result.summary.failed} of ${result.summary.sessions} sessions could not be backed up; ${result.output} was left as it was (only a complete backup replaces an archive)`, {
+      throw new OperationError(`${result.summary.failed} of ${plural(result.summary.sessions, 'session')} could not be backed up; ${result.output} was left as it was (only a complete backup replaces an archive)`, {
         hint: 'fix those sessions and run again, or write this backup to a new file',
       });
     }
@@ -157,7 +163,11 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .argument('<file>', 'the archive, or - for stdin')
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)');
   addOutputOptions(verify);
-  verify.addHelpText('after', '\nExit codes: 0 sound, 3 problems found (each with the entry and what is wrong), 2 usage (no such file, wrong or missing passphrase).');
+  addHelp(verify, '\nProblems are listed on stderr (also with --json and --quiet), the sessions and the verdict on stdout.\nExit codes: 0 sound, 3 problems found (each with the entry and what is wrong), 2 usage (no such file, wrong or missing passphrase).', [
+    ['check an archive before relying on it', 'waha-storage backup verify sessions-2026-01-31.tar.gz'],
+    ['an encrypted archive, as JSON (the problems also go to stderr)', 'waha-storage backup verify alpha.tar.gz.age --passphrase-file pass.txt --json'],
+    ['an archive streamed from S3', 'aws s3 cp s3://backups/sessions.tar.gz - | waha-storage backup verify -'],
+  ]);
   verify.action(action<BackupFlags>(async ({ options, reporter, signal, metrics }, file: string) => {
     const { readArchive } = await import('../sessions/stores/archive-reader.js');
     const input = openInput(file);
@@ -194,7 +204,7 @@ backed up (no archive is left), 2 usage, 130 interrupted (no archive is left).
     .addOption(storeTimeoutOption());
   addSettingOptions(restore, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(restore);
-  restore.addHelpText('after', `
+  addHelp(restore, `
 The whole archive is read and checked first (every SHA-256, the manifest, the session digests);
 if anything is wrong nothing is written. Then each session goes through the transfer engine:
 written to staging, read back and compared by digest with the archive, committed. A session that
@@ -202,7 +212,11 @@ exists in the store is skipped (identical, or exists: use --overwrite). GOWS and
 skipped for MongoDB (WAHA cannot use them there).
 ${SAFETY}
 Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be restored or the archive
-is not sound, 2 usage, 130 interrupted.`);
+is not sound, 2 usage, 130 interrupted.`, [
+    ['what a restore would do, writing nothing', 'waha-storage restore sessions-2026-01-31.tar.gz local --dry-run'],
+    ['one session into MongoDB, replacing what is there', 'waha-storage restore sessions.tar.gz mongo -s alpha --overwrite --yes'],
+    ['from S3 into the local store', 'aws s3 cp s3://backups/sessions.tar.gz - | waha-storage restore - local'],
+  ]);
   restore.action(action<RestoreFlags>(async ({ options, config, reporter, signal, metrics }, file: string, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     const engines = parseEngines(options.engine);
@@ -300,13 +314,6 @@ function plainLine(reporter: Reporter) {
   };
 }
 
-function progressLine(outcome: SessionOutcome): string {
-  const what = outcome.status === 'done' || outcome.status === 'planned'
-    ? `${outcome.entries} entries, ${formatBytes(outcome.bytes)}`
-    : `${outcome.reason}${outcome.message ? `: ${outcome.message}` : ''}`;
-  return `${outcome.status} ${outcome.engine ?? '?'} ${outcome.name} (${what})`;
-}
-
 export function exitCodeOf(result: TransferResult): number {
   if (result.interrupted) return ExitCode.interrupted;
   const { failed, done, skipped, planned } = result.summary;
@@ -340,18 +347,9 @@ function renderTransfer(result: TransferResult, reporter: Reporter, context: { v
   }
   if (result.sessions.length === 0) reporter.line(context.empty);
   else {
-    reporter.table(['engine', 'session', 'status', 'reason', 'entries', 'size'], result.sessions.map((session) => [
-      session.engine ?? '?',
-      session.name,
-      reporter.paint(session.status === 'done' ? 'green' : session.status === 'failed' ? 'red' : session.status === 'skipped' ? 'yellow' : 'cyan', session.status),
-      session.reason ? `${session.reason}${session.message ? `: ${session.message}` : ''}` : session.action === 'overwrite' ? 'overwrite' : '',
-      session.entries,
-      formatBytes(session.bytes),
-    ]));
+    transferTable(result.sessions, reporter);
   }
-  const { summary } = result;
-  reporter.line(`${summary.sessions} sessions: ${summary.done} done, ${summary.planned} planned, ${summary.skipped} skipped, ${summary.failed} failed; ` +
-    `${context.verb} ${summary.entries} entries (${formatBytes(summary.bytes)})`);
+  reporter.line(transferSummary(result.summary, context.verb));
   if (context.tail) reporter.line(context.tail);
   if (result.interrupted) reporter.warn(context.interrupted);
   if (context.safety) reporter.info(SAFETY);
@@ -364,6 +362,8 @@ function renderVerify(file: string, report: ArchiveReport, reporter: Reporter): 
     bytes: report.sessions.reduce((sum, session) => sum + session.bytes, 0),
     problems: report.problems.length,
   };
+  // problems also on stderr: a cron mail (--quiet) or a script reading the JSON still sees them
+  for (const problem of report.problems) reporter.error(`${problem.where}: ${problem.problem}`);
   if (reporter.json) {
     reporter.document({
       archive: file,
@@ -383,13 +383,15 @@ function renderVerify(file: string, report: ArchiveReport, reporter: Reporter): 
     reporter.line(`${file}: format ${report.header.formatVersion}, made ${report.header.createdAt} by ${report.header.tool?.name} ${report.header.tool?.version} from ${report.header.source?.store} (${report.header.source?.location})${report.encrypted ? ', age-encrypted' : ''}`);
   }
   if (report.sessions.length) {
-    reporter.table(['engine', 'session', 'logged in', 'entries', 'size', 'check'], report.sessions.map((session) => [
-      session.engine ?? '?', session.name, session.loggedIn === null ? '?' : session.loggedIn ? 'yes' : 'no', session.entries, formatBytes(session.bytes),
-      session.ok ? reporter.paint('green', 'ok') : reporter.paint('red', 'BAD'),
-    ]));
+    reporter.table(
+      [{ header: 'engine' }, { header: 'session', fit: 'wrap', min: 8 }, { header: 'logged in' }, { header: 'entries', align: 'right' }, { header: 'size', align: 'right' }, { header: 'check' }],
+      report.sessions.map((session) => [
+        session.engine ?? '?', session.name, reporter.loggedIn(session.loggedIn), session.entries, formatBytes(session.bytes),
+        session.ok ? reporter.paint('green', 'ok') : reporter.paint('red', 'BAD'),
+      ]),
+    );
   }
-  for (const problem of report.problems) reporter.line(`problem: ${problem.where}: ${problem.problem}`);
   reporter.line(report.problems.length
-    ? `${file}: ${report.problems.length} problems found; do not rely on this archive`
-    : `${file}: sound; ${summary.sessions} sessions, ${summary.entries} entries (${formatBytes(summary.bytes)}), every SHA-256 and session digest matches the manifest`);
+    ? `${file}: ${plural(report.problems.length, 'problem')} found (listed on stderr); do not rely on this archive`
+    : `${file}: sound; ${plural(summary.sessions, 'session')}, ${plural(summary.entries, 'entry')} (${formatBytes(summary.bytes)}), every SHA-256 and session digest matches the manifest`);
 }

@@ -9,6 +9,7 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import { passphraseFor } from './backup.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
 import { openSessionStore } from './session-stores.js';
 
 interface DiffFlags {
@@ -32,7 +33,7 @@ export function registerDiff(program: Command): void {
     .addOption(storeTimeoutOption());
   addSettingOptions(diff, ['sessions', 'mongo']);
   addOutputOptions(diff);
-  diff.addHelpText('after', `
+  addHelp(diff, `
 Each session is read from both sides and compared by the transfer engine's digests of its entries
 (config, me, worker, auth keys, profile files, store rows). An archive is checked whole first.
   same        identical on both sides
@@ -40,8 +41,11 @@ Each session is read from both sides and compared by the transfer engine's diges
   missing     in a, not in b          extra   in b, not in a
 After WAHA has run, "changed" with logged in yes -> yes is normal (WAHA rewrites keys as it works);
 what matters is "missing" and a login lost (yes -> no).
-  waha-storage diff before-upgrade.tar.gz local
-Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be read, 2 usage, 130 interrupted.`);
+Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be read, 2 usage, 130 interrupted.`, [
+    ['what an upgrade of WAHA changed', 'waha-storage diff before-upgrade.tar.gz local'],
+    ['whether a migration carried every entry', 'waha-storage diff local mongo'],
+    ['one session, every differing entry listed', 'waha-storage diff backup.tar.gz mongo -s alpha --verbose'],
+  ]);
   diff.action(action<DiffFlags>(async ({ options, config, reporter, signal, metrics }, a: string, b: string) => {
     const engines = parseEngines(options.engine);
     const sides: SessionStore[] = [];

@@ -4,6 +4,7 @@ import { OperationError, UsageError } from '../errors.js';
 import type { CheckDetail, HealthResult } from '../health/result.js';
 import { action, addOutputOptions, addSettingOptions, httpTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
 import type { RunMetrics } from './metrics.js';
 
 interface HealthFlags {
@@ -30,7 +31,7 @@ export function registerHealth(program: Command): void {
     .option('--watch <interval>', 'run again every interval (30s, 5m, ...) until Ctrl-C; with --json one JSON line per run');
   addSettingOptions(command, ['sessions', 'mongo', 'postgres', 'media', 's3', 'health', 'server']);
   addOutputOptions(command);
-  command.addHelpText('after', `
+  addHelp(command, `
 Checks, with WAHA's names and rules:
   mediaFiles.space      always: free space on the disk holding the media folder vs --media-threshold-mb
   sessionsFiles.space   without a MongoDB URL: free space on the disk holding the sessions folder
@@ -47,7 +48,11 @@ Output: a table on a terminal, plain lines when piped, WAHA's JSON shape with --
 ({"schemaVersion":1,"status","info","error","details"}).
 With --watch, --json prints one JSON object a line (NDJSON, with "at"), and the exit code is the last run's
 (130 when stopped with Ctrl-C).
-Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad configuration.`);
+Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad configuration.`, [
+    ["WAHA's checks for this host's configuration", 'waha-storage health'],
+    ['every check, S3 with a probe object, as JSON', 'waha-storage health --deep --json'],
+    ['ask a running WAHA, every 30 s', 'waha-storage health --server http://localhost:3000 --api-key "$KEY" --watch 30s'],
+  ]);
   command.action(action<HealthFlags>(async ({ options, config, reporter, signal, metrics }) => {
     metrics.setStore(options.server ? 'server' : 'all');
     const timeoutMs = requestTimeout(options, reporter);

@@ -10,6 +10,8 @@ import { parseStoreWord, requireSessionsDir } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption } from './options.js';
 import { errorBody } from './errors.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
+import { plural } from '../util/plural.js';
 
 interface InspectFlags {
   session?: string[];
@@ -29,8 +31,17 @@ export function registerInspect(program: Command): void {
     .addOption(storeTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
+  addHelp(command, `
+A list of every session (one --session: its detail view, with the keys by category and the hints). On a narrow terminal, cells wrap and the least needed columns (last change, worker, entries, store) are left out; --json has every field.
+Problems are listed by code (creds-corrupt, creds-missing, temp-files, browser-running, invalid-name, no-auth, slug-collision, ...), each with a hint.
+Exit codes: 0 listed (problems found are not a failure), 3 a store could not be read (the others are listed), 2 usage.`, [
+    ['every session of the local store and, when a MongoDB URL is set, of MongoDB', 'waha-storage inspect'],
+    ['one session in detail', 'waha-storage inspect local --session default'],
+    ['the NOWEB sessions in MongoDB, as JSON', 'waha-storage inspect mongo --engine NOWEB --json'],
+  ]);
   command.action(action<InspectFlags>(async ({ options, config, reporter, metrics }, store?: string) => {
     if (store === undefined) metrics.setStore('all');
+    reporter.pathsRelativeTo(config.sessions.sessionsDir);
     const { inspect } = await import('../sessions/inspect.js');
     const { inspectedStores, requireNamed } = await import('../sessions/selection.js');
     const inspectOptions = {
@@ -95,20 +106,19 @@ function render(result: InspectResult, options: InspectFlags, reporter: Reporter
   for (const item of result.problems) reporter.line(`${reporter.paint('yellow', '!')} ${item.message} (${item.hint})`);
 }
 
-function loggedInText(session: SessionReport, reporter: Reporter): string {
-  if (session.loggedIn === true) return reporter.paint('green', 'yes');
-  if (session.loggedIn === false) return reporter.paint('red', 'no');
-  return 'unknown';
-}
-
 function renderTable(sessions: SessionReport[], reporter: Reporter): void {
   reporter.table(
-    ['engine', 'session', 'store', 'logged in', 'phone / push name', 'worker', 'entries', 'size', 'last change', 'problems'],
+    [
+      { header: 'engine' }, { header: 'session', fit: 'wrap', min: 8 }, { header: 'store', drop: 4 }, { header: 'logged in' },
+      { header: 'phone / push name', fit: 'wrap', min: 12 }, { header: 'worker', fit: 'wrap', min: 6, drop: 2 },
+      { header: 'entries', align: 'right', drop: 3 }, { header: 'size', align: 'right' }, { header: 'last change', fit: 'wrap', drop: 1 },
+      { header: 'problems', fit: 'wrap', min: 10 },
+    ],
     sessions.map((session) => [
       session.engine ?? '?',
       session.name,
       session.store,
-      loggedInText(session, reporter),
+      reporter.loggedIn(session.loggedIn),
       session.me ? `${session.me.id}${session.me.pushName ? ` / ${session.me.pushName}` : ''}` : session.details.account ?? '',
       session.worker === null ? '-' : session.worker === '' ? '(default)' : session.worker,
       session.entries,
@@ -119,7 +129,7 @@ function renderTable(sessions: SessionReport[], reporter: Reporter): void {
   );
   const loggedIn = sessions.filter((session) => session.loggedIn).length;
   const withProblems = sessions.filter((session) => session.problems.length).length;
-  reporter.line(`${sessions.length} sessions, ${loggedIn} logged in, ${withProblems} with problems`);
+  reporter.line(`${plural(sessions.length, 'session')}, ${loggedIn} logged in, ${withProblems} with problems`);
 }
 
 function renderDetail(session: SessionReport, reporter: Reporter): void {
@@ -127,7 +137,7 @@ function renderDetail(session: SessionReport, reporter: Reporter): void {
     ['session', session.name],
     ['engine', session.engine ?? 'unknown'],
     ['store', `${session.store} (${session.details.location})`],
-    ['logged in', loggedInText(session, reporter)],
+    ['logged in', reporter.loggedIn(session.loggedIn)],
     ['me', session.me ? `${session.me.id}${session.me.pushName ? ` (${session.me.pushName})` : ''}` : 'none'],
     ['account', session.details.account ?? 'none in the auth data'],
     ['worker', session.worker === null ? 'none (WAHA will not restart it on boot)' : session.worker || '(default worker)'],
@@ -159,7 +169,7 @@ function summariseConfig(config: Record<string, unknown> | null): string {
   if (!config) return 'none';
   const parts: string[] = [];
   const webhooks = config.webhooks;
-  if (Array.isArray(webhooks)) parts.push(`${webhooks.length} webhook(s)`);
+  if (Array.isArray(webhooks)) parts.push(plural(webhooks.length, 'webhook'));
   if (config.proxy) parts.push('proxy');
   if (config.metadata && typeof config.metadata === 'object') parts.push(`metadata: ${Object.keys(config.metadata).join(', ')}`);
   const store = (config.noweb as { store?: { enabled?: boolean } } | undefined)?.store;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { COMMANDS } from './commands.js';
 import { handleError, wantsJson } from './errors.js';
 import { Reporter } from './reporter.js';
+import { addHelp, configureHelpWidth, helpConfiguration } from './help.js';
 import { publishAfterParseError } from './metrics.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -12,8 +13,16 @@ export function buildProgram(): Command {
     .description('Inspect, migrate, back up, clean and check the storage of WAHA (WhatsApp HTTP API)')
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortOptions: false })
+    .configureHelp(helpConfiguration())
     .exitOverride();
+  configureHelpWidth(program); // before the commands: they inherit it
+  addHelp(program, `
+Every command takes --help; settings come from flags, then WAHA's own environment variables, then .env.
+Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 partly done (or problems found), 130 interrupted.`, [
+    ['what is in the local store and MongoDB', 'waha-storage inspect'],
+    ['copy every session from the local store into MongoDB', 'waha-storage migrate local mongo'],
+    ['a daily archive of the sessions', 'waha-storage backup local --output sessions-{date}.tar.gz'],
+  ]);
   for (const register of COMMANDS) register(program);
   overrideExits(program);
   return program;

@@ -7,7 +7,10 @@ import type { MediaObject, MediaStore, MediaStoreKind, ObjectFilter } from '../m
 import type { VerifyFix, VerifyProblem, VerifySummary } from '../media/verify.js';
 import { action, addOutputOptions, addSettingOptions, sessionOption, yesOption, type CommandContext } from './options.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
 import { Progress } from './progress.js';
+import { shortenEnd, shortenMiddle } from './text.js';
+import { plural } from '../util/plural.js';
 
 interface CommonFlags {
   session?: string[];
@@ -39,20 +42,29 @@ export function registerMedia(program: Command): void {
   const media = program
     .command('media')
     .description('list, clean up and check WAHA media in the local media folder or the S3 bucket');
+  addHelp(media, 'Without a store word, the store is --media-storage / WAHA_MEDIA_STORAGE (LOCAL or S3).', [
+    ['what is in the media folder, with totals per session', 'waha-storage media list'],
+    ['delete what WAHA would have deleted by now (the media lifetime)', 'waha-storage media clean'],
+    ['check the metadata of the S3 objects', 'waha-storage media verify'],
+  ]);
 
   const list = media
     .command('list')
     .description('list media objects with session, key, size and modified time, then totals per session')
     .argument(...STORE_ARGUMENT);
   addFilterOptions(list);
-  addCommonOptions(list);
-  list.addHelpText('after', `
+  addCommonOptions(list, 's3: session prefixes listed at once (default: 8); local: one thread lists');
+  addHelp(list, `
 Output: a table on stdout, then totals per session and overall.
 With --json on a terminal: one document {"schemaVersion":1,"objects":[...],"summary":{...}}.
 With --json when stdout is NOT a terminal (piped, redirected): NDJSON, one JSON object a line, so any
 size streams: first a header {"schemaVersion":1,"type":"header",...}, then one line per object
 {"session","key","bytes","modifiedAt"}, last {"type":"summary","summary":{"count","bytes","sessions":{...}}}.
-Ages come from the file's mtime (local) or the listing's LastModified (S3).`);
+Ages come from the file's mtime (local) or the listing's LastModified (S3).`, [
+    ['every media file in the media folder', 'waha-storage media list local'],
+    ['what is bigger than 10 MB and older than a week in S3', 'waha-storage media list s3 --larger-than 10MB --older-than 7d'],
+    ['one session, as NDJSON for jq', 'waha-storage media list --session alpha --json | jq -r .key'],
+  ]);
   list.action(action<ListFlags>(async (context, store?: string) => runList(context, store)));
 
   const clean = media
@@ -66,8 +78,8 @@ Ages come from the file's mtime (local) or the listing's LastModified (S3).`);
     .addOption(yesOption('on a terminal, go ahead without asking when more than --max-delete match'))
     .option('--wait', 'wait for another running clean of the same store instead of exiting 1')
     .option('--keep-empty-dirs', 'local: keep session folders this run left empty');
-  addCommonOptions(clean);
-  clean.addHelpText('after', `
+  addCommonOptions(clean, 's3: session prefixes listed at once (default: 8); local: one thread lists while a second one unlinks');
+  addHelp(clean, `
 Deletes what is older than --older-than, by default the media lifetime (--lifetime /
 WHATSAPP_FILES_LIFETIME). With lifetime 0 (WAHA keeps media forever) it refuses unless --older-than
 is given; for S3 (where WAHA itself never deletes) the lifetime must be set explicitly or --older-than given.
@@ -76,9 +88,14 @@ is counted first; when more would go, nothing is deleted: on a terminal you are 
 run stops with exit 1 (--yes does not lift the cap without a terminal).
 One clean at a time per store: a lock file in the media folder (local) or in the system temp folder
 (S3, keyed by endpoint and bucket); a second run exits 1 unless --wait.
+With --dry-run: one line per object that would go (with --json when piped: NDJSON, a header, one line per object, then the summary).
 JSON: {"schemaVersion":1,"summary":{"matched","deleted","failed","bytes","vanished","scanned"},"failures":[...]}.
 Exit codes: 0 done, 1 failed (nothing deleted, lock held, --max-delete exceeded), 2 bad usage or
-configuration, 3 some objects could not be deleted (the rest were), 130 interrupted.`);
+configuration, 3 some objects could not be deleted (the rest were), 130 interrupted.`, [
+    ['what a clean would delete (one line per object), deleting nothing', 'waha-storage media clean --dry-run'],
+    ['from cron: media older than 7 days, at most 10,000 objects, silent unless it fails', 'waha-storage media clean --older-than 7d --max-delete 10000 --quiet'],
+    ['S3 media older than 30 days of one session', 'waha-storage media clean s3 --older-than 30d --session alpha'],
+  ]);
   clean.action(action<CleanFlags>(async (context, store?: string) => runClean(context, store)));
 
   const verify = media
@@ -88,15 +105,19 @@ configuration, 3 some objects could not be deleted (the rest were), 130 interrup
     .option('--fix', 'rewrite derivable metadata (CopyObject onto itself, keeping content, content type and other metadata)')
     .option('--dry-run', 'with --fix: list the fixes, change nothing')
     .addOption(yesOption('accepted for scripts: --fix asks nothing (it rewrites only metadata the key tells)'));
-  addCommonOptions(verify, 16);
-  verify.addHelpText('after', `
+  addCommonOptions(verify, 'HeadObject requests in flight (default: 16)');
+  addHelp(verify, `
 Problems (errors): key-layout (not <session>/<file>), session-missing, session-mismatch,
 message-id-missing, message-id-mismatch (fixable), created-at-invalid, created-at-future.
 Warnings: chat-id-missing (WAHA before 2025.1.4), file-name-docs-spelling (waha-media-file-name
 instead of waha-media-filename; fixable), content-type-mismatch.
 JSON: {"schemaVersion":1,"summary":{"checked","ok","problems","errors","warnings","fixed","errorsRemaining"},
 "problems":[{"key","problem","severity","detail","fixable"}],"fixes":[{"key","set","status"}]}.
-Exit codes: 0 no errors (warnings allowed), 1 failed, 2 bad usage, 3 errors remain.`);
+Exit codes: 0 no errors (warnings allowed), 1 failed, 2 bad usage, 3 errors remain.`, [
+    ['check the metadata of every object in the bucket', 'waha-storage media verify'],
+    ['the fixes that --fix would make, changing nothing', 'waha-storage media verify --fix --dry-run'],
+    ['repair one session', 'waha-storage media verify --session alpha --fix --yes'],
+  ]);
   verify.action(action<VerifyFlags>(async (context) => runVerify(context)));
 }
 
@@ -108,10 +129,9 @@ function addFilterOptions(command: Command): void {
     .option('--include-dotfiles', 'local: include files and folders whose name starts with "."');
 }
 
-function addCommonOptions(command: Command, defaultConcurrency?: number): void {
-  command.option('--concurrency <n>', defaultConcurrency
-    ? `HeadObject requests in flight (default: ${defaultConcurrency})`
-    : 's3: session prefixes listed at once (default: 8); local: one thread lists while a second one unlinks');
+/** `concurrency`: what --concurrency means for this command (each says its own). */
+function addCommonOptions(command: Command, concurrency: string): void {
+  command.option('--concurrency <n>', concurrency);
   addSettingOptions(command, ['media', 's3']);
   addOutputOptions(command);
 }
@@ -185,15 +205,21 @@ function listOutput(reporter: Reporter, store: MediaStore): ListOutput {
       end: (totals) => reporter.document({ store: store.kind, location: store.location, objects, summary: totals.json() }),
     };
   }
-  // Rows are printed as they come (a bucket may hold millions), in fixed-width columns.
+  // Rows are printed as they come (a bucket may hold millions), in fixed-width columns; on a
+  // terminal the session and the key are shortened to fit its width (piped, nothing is cut).
   let header = false;
+  const tty = reporter.stdoutIsTTY;
+  const when = (date: Date) => (tty ? date.toISOString().slice(0, 19).replace('T', ' ') : date.toISOString());
+  const sessionWidth = tty ? 16 : 20;
+  const keyWidth = Math.max(10, reporter.width - (when(new Date()).length + 10 + sessionWidth + 6));
   return {
     object: (object) => {
       if (!header) {
-        reporter.line(reporter.paint('bold', `${'MODIFIED'.padEnd(24)}  ${'BYTES'.padStart(10)}  ${'SESSION'.padEnd(20)}  KEY`));
+        reporter.line(reporter.paint('bold', `${'MODIFIED'.padEnd(when(new Date()).length)}  ${'BYTES'.padStart(10)}  ${'SESSION'.padEnd(sessionWidth)}  KEY`));
         header = true;
       }
-      reporter.line(`${object.modifiedAt.toISOString().padEnd(24)}  ${formatBytes(object.bytes).padStart(10)}  ${(object.session ?? '-').padEnd(20)}  ${object.key}`);
+      const session = object.session ?? '-';
+      reporter.line(`${when(object.modifiedAt)}  ${formatBytes(object.bytes).padStart(10)}  ${(tty ? shortenEnd(session, sessionWidth) : session).padEnd(sessionWidth)}  ${tty ? shortenMiddle(object.key, keyWidth) : object.key}`);
     },
     end: (totals) => {
       if (!totals.count) {
@@ -203,7 +229,7 @@ function listOutput(reporter: Reporter, store: MediaStore): ListOutput {
       reporter.line();
       const rows = [...totals.sessions].map(([name, entry]) => [name ?? '(no session)', entry.count, formatBytes(entry.bytes)]);
       rows.push(['total', totals.count, formatBytes(totals.bytes)]);
-      reporter.table(['session', 'objects', 'size'], rows);
+      reporter.table([{ header: 'session', fit: 'middle' }, { header: 'objects', align: 'right' }, { header: 'size', align: 'right' }], rows);
     },
   };
 }
@@ -243,7 +269,8 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
   const listFilter = { sessions: options.session, includeDotfiles: options.includeDotfiles };
   const what = `older than ${formatDuration(filter.olderThanSeconds!)}${filter.largerThanBytes !== undefined ? ` and larger than ${formatBytes(filter.largerThanBytes)}` : ''}`;
   let release: (() => Promise<void>) | undefined;
-  const spinner = await Progress.start(reporter, { title: `cleaning ${store.location}`, unit: dryRun ? 'match' : 'deleted' });
+  // a dry run lists the objects on stdout as it goes: no spinner drawn over them
+  const spinner = await Progress.start(reporter, { title: `cleaning ${store.location}`, unit: dryRun ? 'match' : 'deleted', silent: dryRun && !reporter.json });
   try {
     await store.check();
     if (!dryRun) {
@@ -253,7 +280,8 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
       });
     }
     const now = new Date();
-    const context = { dryRun, what, location: store.location };
+    const listing = dryRun ? dryRunListing(reporter, store) : undefined;
+    const context = { dryRun, what, location: store.location, listing };
     let limit: number | undefined;
     if (maxDelete !== undefined) {
       const plan = await countMatches({ store, filter: listFilter, match: filter, now, signal,
@@ -265,7 +293,7 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
       }
       if (plan.matched > maxDelete) {
         spinner.stop();
-        const counted = `${plan.matched} objects (${formatBytes(plan.bytes)}) ${what} in ${store.location}`;
+        const counted = `${plural(plan.matched, 'object')} (${formatBytes(plan.bytes)}) ${what} in ${store.location}`;
         if (dryRun) {
           printCleanSummary(reporter, { ...plan, deleted: 0 }, [], { ...context, interrupted: false });
           reporter.error(`a real run would stop: ${counted}, more than --max-delete ${maxDelete}`);
@@ -287,7 +315,9 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
     const result = await cleanMedia({
       store, filter: listFilter, match: filter, now, dryRun, limit, keepEmptyDirs: options.keepEmptyDirs, signal,
       parallelBatches: 4,
+      onMatch: listing?.object,
       onProgress: (p) => {
+        listing?.flush();
         spinner.planning(`${dryRun ? 'dry run: ' : ''}${p.scanned} scanned, ${p.matched} match, ${p.deleted} deleted`);
         spinner.set(dryRun ? p.matched : p.deleted, p.bytes);
       },
@@ -301,11 +331,11 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
     metrics.bytes(dryRun ? 'planned' : 'deleted', summary.bytes);
     if (summary.unreadable) {
       const first = result.failures.find((failure) => failure.key.endsWith('/'));
-      reporter.error(`${summary.unreadable} folder${summary.unreadable === 1 ? '' : 's'} could not be read, so nothing in ${summary.unreadable === 1 ? 'it' : 'them'} was cleaned (first: ${first?.key}: ${first?.reason}); the other folders were cleaned`);
+      reporter.error(`${plural(summary.unreadable, 'folder')} could not be read, so nothing in ${summary.unreadable === 1 ? 'it' : 'them'} was cleaned (first: ${first?.key}: ${first?.reason}); the other folders were cleaned`);
     }
     if (summary.failed) {
       const first = result.failures.find((failure) => !failure.key.endsWith('/'));
-      reporter.error(`${summary.failed} of ${summary.matched} objects could not be deleted (first: ${first?.key}: ${first?.reason})`);
+      reporter.error(`${summary.failed} of ${plural(summary.matched, 'object')} could not be deleted (first: ${first?.key}: ${first?.reason})`);
     }
     if (result.interrupted) process.exitCode = ExitCode.interrupted;
     else if (summary.unreadable) process.exitCode = ExitCode.partial; // the rest of the store was cleaned
@@ -340,9 +370,51 @@ interface CleanContext {
   what: string;
   location: string;
   interrupted: boolean;
+  listing?: DryRunListing;
+}
+
+interface DryRunListing {
+  /** NDJSON lines on stdout (--json, piped) rather than one document. */
+  ndjson: boolean;
+  object(object: MediaObject): void;
+  /** End of a page: what was found so far goes out in one write. */
+  flush(): void;
+  objects: ReturnType<typeof mediaRecord>[];
+}
+
+const mediaRecord = (object: MediaObject) => ({ session: object.session, key: object.key, bytes: object.bytes, modifiedAt: object.modifiedAt.toISOString() });
+
+/** What a dry run would delete, one object a line: text, NDJSON (--json, piped), or the document's objects[] (--json on a terminal). */
+function dryRunListing(reporter: Reporter, store: MediaStore): DryRunListing {
+  const ndjson = reporter.json && !reporter.stdoutIsTTY;
+  if (ndjson) reporter.ndjson({ schemaVersion: 1, type: 'header', command: 'media clean', dryRun: true, store: store.kind, location: store.location });
+  let lines: string[] = [];
+  const objects: ReturnType<typeof mediaRecord>[] = [];
+  return {
+    ndjson,
+    objects,
+    object: (object) => {
+      if (ndjson) lines.push(JSON.stringify(mediaRecord(object)));
+      else if (reporter.json) objects.push(mediaRecord(object));
+      else lines.push(`would delete ${object.key} (${formatBytes(object.bytes)}, modified ${object.modifiedAt.toISOString()})`);
+    },
+    flush: () => {
+      if (lines.length) reporter.line(lines.join('\n'));
+      lines = [];
+    },
+  };
 }
 
 function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: { key: string; reason: string }[], context: CleanContext): void {
+  context.listing?.flush();
+  if (reporter.json && context.listing?.ndjson) {
+    reporter.ndjson({
+      type: 'summary', dryRun: true, interrupted: context.interrupted,
+      summary: { matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished, scanned: summary.scanned, unreadable: summary.unreadable },
+      failures,
+    });
+    return;
+  }
   if (reporter.json) {
     reporter.document({
       dryRun: context.dryRun,
@@ -353,6 +425,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
         scanned: summary.scanned, unreadable: summary.unreadable,
       },
       failures,
+      ...(context.listing ? { objects: context.listing.objects } : {}),
     });
     return;
   }
@@ -361,14 +434,14 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
   const scanned = `${summary.scanned} scanned`;
   const stopped = context.interrupted ? 'Interrupted: ' : '';
   if (context.dryRun) {
-    reporter.line(`${stopped}Dry run: would delete ${summary.matched} objects (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${scanned}. Nothing was deleted.`);
+    reporter.line(`${stopped}Dry run: would delete ${plural(summary.matched, 'object')} (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${scanned}. Nothing was deleted.`);
     return;
   }
   const extra = [
     scanned, summary.vanished ? `${summary.vanished} already gone` : '', summary.failed ? `${summary.failed} failed` : '',
-    summary.unreadable ? `${summary.unreadable} folder${summary.unreadable === 1 ? '' : 's'} unreadable` : '',
+    summary.unreadable ? `${plural(summary.unreadable, 'folder')} unreadable` : '',
   ].filter(Boolean).join(', ');
-  reporter.line(`${stopped}Deleted ${summary.deleted} of ${summary.matched} objects (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
+  reporter.line(`${stopped}Deleted ${summary.deleted} of ${plural(summary.matched, 'object')} (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
   if (context.interrupted) reporter.line('The rest was not looked at; run the same command again to continue.');
 }
 
@@ -392,7 +465,7 @@ async function runVerify({ options, config, reporter, signal, metrics }: Command
       now: new Date(), signal,
       onProblem: (problem) => problems.push(problem),
       onFix: (fix) => fixes.push(fix),
-      onProgress: (s) => spinner.update(`${s.checked} checked, ${s.problems} problems, ${s.fixed} fixed`),
+      onProgress: (s) => spinner.update(`${s.checked} checked, ${plural(s.problems, 'problem')}, ${s.fixed} fixed`),
     });
     spinner.stop();
     printVerify(reporter, store.location, summary, problems, fixes, Boolean(options.dryRun));
@@ -410,16 +483,19 @@ function printVerify(reporter: Reporter, location: string, summary: VerifySummar
     return;
   }
   if (problems.length) {
-    reporter.table(['severity', 'key', 'problem', 'detail'], problems.map((p) => [p.severity, p.key, p.problem, p.detail]));
+    reporter.table(
+      [{ header: 'severity' }, { header: 'key', fit: 'middle', min: 16 }, { header: 'problem', fit: 'wrap', min: 12 }, { header: 'detail', fit: 'wrap', min: 12 }],
+      problems.map((p) => [p.severity, p.key, p.problem, p.detail]),
+    );
   }
   for (const fix of fixes) {
     const set = Object.entries(fix.set).map(([name, value]) => `${name}=${value}`).join(', ');
     const verb = fix.status === 'planned' ? 'would fix' : fix.status === 'done' ? 'fixed' : 'fix failed';
     reporter.line(`${verb}: ${fix.key}: ${set}${fix.reason ? ` (${fix.reason})` : ''}`);
   }
-  reporter.line(`Checked ${summary.checked} objects in ${location}: ${summary.ok} ok, ${summary.errors} errors, ${summary.warnings} warnings` +
-    `${fixes.length ? `, ${summary.fixed} fixed${dryRun ? ` (dry run: ${fixes.length} fixes planned)` : ''}` : ''}` +
-    `${summary.errorsRemaining ? `; ${summary.errorsRemaining} errors remain` : ''}.`);
+  reporter.line(`Checked ${plural(summary.checked, 'object')} in ${location}: ${summary.ok} ok, ${plural(summary.errors, 'error')}, ${plural(summary.warnings, 'warning')}` +
+    `${fixes.length ? `, ${summary.fixed} fixed${dryRun ? ` (dry run: ${plural(fixes.length, 'fix')} planned)` : ''}` : ''}` +
+    `${summary.errorsRemaining ? `; ${plural(summary.errorsRemaining, 'error')} ${summary.errorsRemaining === 1 ? 'remains' : 'remain'}` : ''}.`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../config/units.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
 import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
-import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir, requireStoreSettings, type StoreWord } from './session-stores.js';
+import { assertDistinctEnds, assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir, requireStoreSettings, type StoreWord } from './session-stores.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
+import { progressLine, transferSummary, transferTable } from './transfer-table.js';
 import { countSessions } from './metrics.js';
 import { Progress, transferProgress } from './progress.js';
 
@@ -44,9 +46,9 @@ export function registerMigrate(program: Command): void {
     .addOption(concurrencyOption('sessions copied at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus (webjs/<name>/session-<name>) or core (webjs/default/session-<name>); default: what the target uses, else plus')
     .addOption(storeTimeoutOption());
-  addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
+  addSettingOptions(command, ['sessions', 'mongo', 'postgres', 'target']);
   addOutputOptions(command);
-  command.addHelpText('after', `
+  addHelp(command, `
 What is copied, per session: the config (.waha.session.config.json <-> sessions document), me and
 session_worker (waha.sqlite3 <-> collections), and the auth:
   NOWEB  key files <-> auth collection ({key, data, type:'kv'}, legacy single document read too),
@@ -57,15 +59,18 @@ Each copy is written to staging, read back and compared by SHA-256 with the sour
 A session already in the target is skipped (identical, or exists: use --overwrite).
 ${SAFETY}
 Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done, 2 usage, 130 interrupted
-(what was committed stays; run again to continue).`);
+(what was committed stays; run again to continue).`, [
+    ['copy every session from the local store into MongoDB', 'waha-storage migrate local mongo'],
+    ['what a copy would do, writing nothing', 'waha-storage migrate local mongo --dry-run'],
+    ['move two sessions back (each leaves MongoDB once its copy is verified)', 'waha-storage migrate mongo local --move -s alpha -s beta --yes'],
+  ]);
   command.action(action<MigrateFlags>(async ({ options, config, reporter, signal, metrics }, sourceWord: string, targetWord: string) => {
     const source = parseStoreWord(sourceWord, 'source store');
     const target = parseStoreWord(targetWord, 'target store');
-    if (source === target) {
-      throw new UsageError(`The source and the target are both ${source}`, { hint: 'migrate copies between stores: use "migrate local mongo" or "migrate mongo local"' });
-    }
     const layout = parseLayout(options.webjsLayout);
     const engines = parseEngines(options.engine);
+    // mongo -> mongo, postgres -> postgres: another server (--to-*-url) or other namespaces
+    if (source === target) await assertDistinctEnds(config, source, engines, options.timeout ?? 5000);
     if ((options.overwrite || options.move) && !options.dryRun) {
       const what = [options.move ? 'remove each session from the source after it is copied' : '', options.overwrite ? `replace sessions that already exist in ${target}` : '']
         .filter(Boolean).join(' and ');
@@ -105,12 +110,12 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
 async function openStores(config: Config, source: StoreWord, target: StoreWord, layout: 'plus' | 'core' | undefined, timeoutMs: number): Promise<{ source: SessionStore; target: SessionStore }> {
   // Cheap checks first: a missing URL or an unwritable local target stop the run before any connection.
   requireStoreSettings(config, source);
-  requireStoreSettings(config, target);
+  requireStoreSettings(config, target, 'target');
   if (target === 'local') await assertWritable(config.sessions.sessionsDir);
   else if (source === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
   const opened = await openSessionStore(config, source, timeoutMs, layout);
   try {
-    return { source: opened, target: await openSessionStore(config, target, timeoutMs, layout) };
+    return { source: opened, target: await openSessionStore(config, target, timeoutMs, layout, 'target') };
   } catch (error) {
     await opened.close().catch(() => {});
     throw error;
@@ -122,13 +127,6 @@ function exitCodeOf(result: TransferResult): number {
   const { failed, done, skipped, planned } = result.summary;
   if (failed === 0) return ExitCode.ok;
   return done + skipped + planned > 0 ? ExitCode.partial : ExitCode.failed;
-}
-
-function progressLine(outcome: SessionOutcome): string {
-  const what = outcome.status === 'done' || outcome.status === 'planned'
-    ? `${outcome.entries} entries, ${formatBytes(outcome.bytes)}`
-    : `${outcome.reason}${outcome.message ? `: ${outcome.message}` : ''}`;
-  return `${outcome.status} ${outcome.engine ?? '?'} ${outcome.name} (${what})`;
 }
 
 function render(result: TransferResult, context: { source: StoreWord; target: StoreWord; dryRun: boolean }, reporter: Reporter): void {
@@ -147,26 +145,11 @@ function render(result: TransferResult, context: { source: StoreWord; target: St
   }
   if (result.sessions.length === 0) reporter.line('No sessions to migrate.');
   else {
-    reporter.table(['engine', 'session', 'status', 'reason', 'entries', 'size'], result.sessions.map((session) => [
-      session.engine ?? '?',
-      session.name,
-      paintStatus(session, reporter),
-      session.reason ? `${session.reason}${session.message ? `: ${session.message}` : ''}` : session.action === 'overwrite' ? 'overwrite' : '',
-      session.entries,
-      formatBytes(session.bytes),
-    ]));
+    transferTable(result.sessions, reporter);
   }
-  const { summary } = result;
-  const verb = context.dryRun ? 'would copy' : 'copied';
-  reporter.line(`${summary.sessions} sessions: ${summary.done} done, ${summary.planned} planned, ${summary.skipped} skipped, ${summary.failed} failed; ` +
-    `${verb} ${summary.entries} entries (${formatBytes(summary.bytes)}) ${context.source} -> ${context.target}`);
+  reporter.line(`${transferSummary(result.summary, context.dryRun ? 'would copy' : 'copied')} ${context.source} -> ${context.target}`);
   if (result.interrupted) reporter.warn('interrupted: committed sessions stay; run the same command again to continue');
-  if (result.stopped) reporter.error(`stopped: ${result.stopped.message}; ${result.stopped.hint ?? 'run again'}`);
   if (result.stopped) reporter.error(`stopped: ${result.stopped.message}; ${result.stopped.hint ?? 'run again'}`);
   reporter.info(SAFETY);
 }
 
-function paintStatus(session: SessionOutcome, reporter: Reporter): string {
-  const color = session.status === 'done' ? 'green' : session.status === 'failed' ? 'red' : session.status === 'skipped' ? 'yellow' : 'cyan';
-  return reporter.paint(color, session.status);
-}

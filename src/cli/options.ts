@@ -11,7 +11,7 @@ import { METRICS_FILE_ENV, PUSHGATEWAY_ENV, RunMetrics, commandPath, publishMetr
 export function addOutputOptions(command: Command): Command {
   return command
     .option('--json', 'print one JSON document on stdout (schemaVersion 1)')
-    .option('-q, --quiet', 'print only results and errors')
+    .option('-q, --quiet', 'print nothing but errors when the run succeeds (for cron); if it fails, its results follow on stderr; --json still prints the document')
     .option('-v, --verbose', 'print debug details and stack traces')
     .option('--no-color', 'no colours or spinners (also NO_COLOR)')
     .option('--metrics-file <path>', `write this run's Prometheus metrics to this file, atomically (node_exporter textfile collector) [env: ${METRICS_FILE_ENV}]`)
@@ -54,7 +54,7 @@ export function yesOption(description: string): Option {
 export const STORE_TIMEOUT_MS = 5000;
 
 export function storeTimeoutOption(): Option {
-  return new Option('--timeout <ms>', 'time limit for connecting to the session store (MongoDB), in milliseconds')
+  return new Option('--timeout <ms>', 'time limit for connecting to the session store (MongoDB, PostgreSQL), in milliseconds')
     .argParser(parsePositiveInt('--timeout')).default(STORE_TIMEOUT_MS);
 }
 
@@ -137,6 +137,7 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
       for (const signal of INTERRUPTS) process.removeListener(signal, onInterrupt);
       if (controller.signal.aborted) process.exitCode = ExitCode.interrupted;
       await publishRunMetrics(metrics, options as Record<string, unknown>, startedAt, reporter);
+      reporter.finish(Number(process.exitCode ?? 0));
     }
   };
 }

@@ -9,6 +9,7 @@ import { openSessionStore, parseStoreWord, type StoreWord } from './session-stor
 import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, addSettingOptions, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
+import { addHelp } from './help.js';
 import { countSessions } from './metrics.js';
 
 interface PurgeFlags {
@@ -45,7 +46,7 @@ export function registerPurge(program: Command): void {
     .addOption(storeTimeoutOption());
   addSettingOptions(command, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(command);
-  command.addHelpText('after', `
+  addHelp(command, `
 delete (default)  local: the session folder and its me / session_worker rows in waha.sqlite3
                   mongo: the database waha_<ns>_<slug> and its sessions, me, session_worker documents
 --logout          local: everything in the session folder except .waha.session.* and the me row
@@ -55,7 +56,11 @@ Before anything is removed, everything that can fail is checked (waha.sqlite3 op
 unlocked, the folders can be removed, MongoDB answers): a problem there is exit 1 and nothing is
 removed. A session that still fails half-way is reported with what of it is gone and what stays.
 Exit codes: 0 done (or nothing to purge), 3 some sessions failed, 1 the backup failed (nothing purged)
-or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interrupted.`);
+or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interrupted.`, [
+    ['what deleting two sessions would remove, removing nothing', 'waha-storage purge local -s alpha -s beta --dry-run'],
+    ['log a session out in MongoDB, after backing it up', 'waha-storage purge mongo -s alpha --logout --backup alpha.tar.gz --yes'],
+    ['every NOWEB session of the local store, from a script', 'waha-storage purge local --all --engine NOWEB --yes'],
+  ]);
   command.action(action<PurgeFlags>(async ({ options, config, reporter, signal, metrics }, storeWord: string) => {
     const word = parseStoreWord(storeWord);
     if (options.all && options.session?.length) throw new UsageError('--all and --session exclude each other', { hint: 'give either --all or one or more --session <name>' });

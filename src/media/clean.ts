@@ -29,6 +29,8 @@ export interface CleanOptions {
   onProgress?: (progress: CleanProgress) => void;
   /** Each failed key, as it happens (the result keeps only the first ones). */
   onFailure?: (failure: DeleteFailure) => void;
+  /** Dry run: each object that a real run would delete, as it is found. */
+  onMatch?: (object: MediaObject) => void;
 }
 
 export interface CleanSummary {
@@ -108,6 +110,7 @@ export async function cleanMedia(options: CleanOptions): Promise<CleanResult> {
       summary.matched++;
       if (dryRun) {
         summary.bytes += object.bytes;
+        options.onMatch?.(object);
         continue;
       }
       batch.push(object);
