@@ -21,7 +21,19 @@ export function readGowsDb(file: string): GowsState {
 
 /** The same for a `gows.db` held in memory (a snapshot in an archive or a transfer). */
 export function readGowsBytes(data: Buffer): GowsState {
-  return withDb(new Database(data, { readonly: true }), gowsState);
+  return withDb(new Database(rollbackMode(data), { readonly: true }), gowsState);
+}
+
+/**
+ * An in-memory database cannot be in WAL mode, and a snapshot of gows.db says WAL in its header
+ * (bytes 18 and 19 are 2): a copy that says rollback journal (1) opens, with the same pages.
+ */
+function rollbackMode(data: Buffer): Buffer {
+  if (data.length < 20 || (data[18] !== 2 && data[19] !== 2)) return data;
+  const copy = Buffer.from(data);
+  copy[18] = 1;
+  copy[19] = 1;
+  return copy;
 }
 
 function withDb<T>(db: Database, work: (db: Database) => T): T {

@@ -3,7 +3,8 @@
  * the archive manifest and `backup verify`, and the same tests `inspect` applies to the stores.
  * NOWEB: creds.me.id (noweb.isLoggedIn; no creds: not logged in). GOWS: a row in whatsmeow_device
  * of the gows.db snapshot (gows.readGowsBytes; no gows.db: not logged in; unreadable: unknown).
- * WEBJS and WPP cannot be told offline (null), unless there is no auth at all (false). The `me`
+ * WEBJS, WPP and a folder of no known engine cannot be told offline (null), unless there is no
+ * auth at all (false, as inspect says of a folder holding only its config). The `me`
  * entry is informational in WAHA and does not count.
  */
 import type { Engine } from '../engines.js';
@@ -26,7 +27,6 @@ export class LoginState {
   }
 
   get value(): boolean | null {
-    if (this.engine === null) return null;
     if (this.engine === 'NOWEB' || this.engine === 'GOWS') return this.state === undefined ? false : this.state;
     return this.auth ? null : false;
   }
