@@ -264,6 +264,7 @@ interface CommandNode {
   aliases(): string[];
   parent: unknown;
   commands: readonly CommandNode[];
+  registeredArguments: readonly unknown[];
   options: readonly { long?: string; short?: string; required: boolean; optional: boolean }[];
 }
 
@@ -291,7 +292,8 @@ export async function publishAfterParseError(argv: readonly string[], program: C
     else positional.push(word);
   }
   if (command === program) return; // no command: nothing a cron job would monitor
-  const metrics = new RunMetrics(commandPath(command), positional);
+  // an unknown flag's value looks like a positional word: only as many words as the command takes
+  const metrics = new RunMetrics(commandPath(command), positional.slice(0, command.registeredArguments.length));
   await publishMetrics(metrics, { exitCode, endedAt: Date.now() / 1000, durationSeconds: 0 }, targets, warn);
 }
 
