@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MongoClient } from 'mongodb';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GridFSBucket, type MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
 import { connectMongo, dropNamespace } from '../support/mongo.js';
@@ -70,6 +72,13 @@ describe('WEBJS through MongoDB', () => {
     expect([...byName(again).keys()]).toEqual(['web2']);
     expect(byName(again).get('web2')).toMatchObject({ status: 'skipped', reason: 'identical' });
     expect(await client.db(`waha_${scenario.namespace}`).collection('sessions').countDocuments({ name: 'default' })).toBe(0);
+
+    // a revision WAHA uploads (no marker of this tool) is WAHA saving the session: the guard fires
+    const db = client.db(`waha_${scenario.namespace}_web2`);
+    const emptyZip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]);
+    await pipeline(Readable.from([emptyZip]), new GridFSBucket(db, { bucketName: 'auth' }).openUploadStream('RemoteAuth-web2.zip'));
+    const live = await migrate(['mongo', 'local', '--session', 'web2', '--json'], await base(), scenario.namespace);
+    expect(byName(live).get('web2')).toMatchObject({ status: 'failed', reason: 'live' });
   });
 });
 
