@@ -18,6 +18,11 @@ export interface SessionsConfig {
   readonly mongoUrl?: string;
   /** WHATSAPP_SESSIONS_POSTGRESQL_URL as given (parsed by src/util/postgres.ts with WAHA's rules). */
   readonly postgresUrl?: string;
+  /** migrate's target when it differs from the source: --to-mongo-url, --to-postgres-url, --to-namespace, --to-session-namespace. */
+  readonly toMongoUrl?: string;
+  readonly toPostgresUrl?: string;
+  readonly toNamespace?: string;
+  readonly toSessionNamespace?: string;
 }
 
 export interface MediaConfig {
@@ -106,12 +111,22 @@ export function loadConfig(options: LoadOptions): Config {
       const postgresUrl = secretFromFile(text('postgresUrlFile'), 'postgresUrlFile', cwd) ?? text('postgresUrl');
       registerUrlSecrets(postgresUrl);
       if (postgresUrl !== undefined) validatePostgresUrl(postgresUrl, resolve);
+      const toMongoUrl = secretFromFile(text('toMongoUrlFile'), 'toMongoUrlFile', cwd) ?? text('toMongoUrl');
+      registerUrlSecrets(toMongoUrl);
+      if (toMongoUrl !== undefined) validateMongoUrl(toMongoUrl, resolve, ['toMongoUrl', 'toMongoUrlFile']);
+      const toPostgresUrl = secretFromFile(text('toPostgresUrlFile'), 'toPostgresUrlFile', cwd) ?? text('toPostgresUrl');
+      registerUrlSecrets(toPostgresUrl);
+      if (toPostgresUrl !== undefined) validatePostgresUrl(toPostgresUrl, resolve, ['toPostgresUrl', 'toPostgresUrlFile']);
       return {
         sessionsDir: path.resolve(cwd, text('sessionsDir')!),
         namespace: validateNamespace(text('namespace'), 'namespace', resolve),
         sessionNamespace: validateNamespace(text('sessionNamespace'), 'sessionNamespace', resolve),
         mongoUrl,
         postgresUrl,
+        toMongoUrl,
+        toPostgresUrl,
+        toNamespace: validateNamespace(text('toNamespace'), 'toNamespace', resolve),
+        toSessionNamespace: validateNamespace(text('toSessionNamespace'), 'toSessionNamespace', resolve),
       };
     },
     media: (): MediaConfig => {
@@ -239,11 +254,11 @@ function parsed<T>(
   return value;
 }
 
-function validateMongoUrl(url: string, resolve: (key: SettingKey) => Resolved): void {
+function validateMongoUrl(url: string, resolve: (key: SettingKey) => Resolved, keys: [SettingKey, SettingKey] = ['mongoUrl', 'mongoUrlFile']): void {
   const shape = /^mongodb(\+srv)?:\/\/[^/?#\s]+/.test(url);
   const problem = shape ? mongoDriverRejects(url) : 'it must start with mongodb:// or mongodb+srv:// and name a host';
   if (problem !== undefined) {
-    const key = resolve('mongoUrlFile').value ? 'mongoUrlFile' : 'mongoUrl';
+    const key = resolve(keys[1]).value ? keys[1] : keys[0];
     throw new UsageError(`Invalid MongoDB URL for ${describe(key, resolve(key))}: ${problem}`, {
       hint: 'e.g. mongodb://user:password@host:27017',
       code: 'bad-url',
@@ -267,7 +282,7 @@ function mongoDriverRejects(url: string): string | undefined {
 }
 
 /** WAHA's parsePsql accepts `postgres:` and `postgresql:` URLs (postgres.md §1.1); a host is needed. */
-function validatePostgresUrl(url: string, resolve: (key: SettingKey) => Resolved): void {
+function validatePostgresUrl(url: string, resolve: (key: SettingKey) => Resolved, keys: [SettingKey, SettingKey] = ['postgresUrl', 'postgresUrlFile']): void {
   let parsedUrl: URL | undefined;
   try {
     parsedUrl = new URL(url);
@@ -275,7 +290,7 @@ function validatePostgresUrl(url: string, resolve: (key: SettingKey) => Resolved
     parsedUrl = undefined;
   }
   if (!parsedUrl || (parsedUrl.protocol !== 'postgres:' && parsedUrl.protocol !== 'postgresql:') || !parsedUrl.hostname) {
-    const key = resolve('postgresUrlFile').value ? 'postgresUrlFile' : 'postgresUrl';
+    const key = resolve(keys[1]).value ? keys[1] : keys[0];
     throw new UsageError(`Invalid PostgreSQL URL for ${describe(key, resolve(key))}: it must start with postgres:// or postgresql:// and name a host`, {
       hint: 'e.g. postgres://user:password@host:5432/postgres?sslmode=disable',
       code: 'bad-url',

@@ -4,7 +4,7 @@
  * configuration table mirrors it.
  */
 /** `general` settings (the .env file) belong to every command that reads settings. */
-export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'postgres' | 'media' | 's3' | 'health' | 'server';
+export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'postgres' | 'target' | 'media' | 's3' | 'health' | 'server';
 
 export interface Setting {
   /** Property name in the parsed flags (commander's camelCase of the long flag). */
@@ -38,6 +38,19 @@ export const SETTINGS = [
     description: "PostgreSQL session store URL (its database is only the maintenance database; sslmode=disable turns TLS off)" },
   { key: 'postgresUrlFile', flags: '--postgres-url-file <path>', env: ['WHATSAPP_SESSIONS_POSTGRESQL_URL_FILE'], group: 'postgres',
     description: 'read the PostgreSQL URL from this file' },
+  // migrate's target when it is another server or namespace (an instance moving to a new server in one verified command)
+  { key: 'toMongoUrl', flags: '--to-mongo-url <url>', env: [], group: 'target', secret: true,
+    description: "migrate: the target's MongoDB URL when it is not the source's (default: --mongo-url)" },
+  { key: 'toMongoUrlFile', flags: '--to-mongo-url-file <path>', env: [], group: 'target',
+    description: "migrate: read the target's MongoDB URL from this file" },
+  { key: 'toPostgresUrl', flags: '--to-postgres-url <url>', env: [], group: 'target', secret: true,
+    description: "migrate: the target's PostgreSQL URL when it is not the source's (default: --postgres-url)" },
+  { key: 'toPostgresUrlFile', flags: '--to-postgres-url-file <path>', env: [], group: 'target',
+    description: "migrate: read the target's PostgreSQL URL from this file" },
+  { key: 'toNamespace', flags: '--to-namespace <ns>', env: [], group: 'target',
+    description: "migrate: the target's main namespace (default: --namespace)" },
+  { key: 'toSessionNamespace', flags: '--to-session-namespace <ns>', env: [], group: 'target',
+    description: "migrate: the target's session namespace (default: --session-namespace)" },
   { key: 'mediaDir', flags: '--media-dir <dir>', env: ['WHATSAPP_FILES_FOLDER'], group: 'media',
     defaultValue: '/tmp/whatsapp-files', description: 'local media folder' },
   { key: 'lifetime', flags: '--lifetime <duration>', env: ['WHATSAPP_FILES_LIFETIME'], group: 'media',

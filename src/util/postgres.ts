@@ -177,3 +177,14 @@ function causeText(error: unknown): string {
   for (const inner of (error as { errors?: unknown[] })?.errors ?? []) parts.push(String((inner as Error)?.message ?? inner), String((inner as { code?: string })?.code ?? ''));
   return parts.join(' ');
 }
+
+/**
+ * What tells one server from another whatever URL reaches it (a host name, an IP, a proxy): the
+ * postmaster's start time and port, and the cluster's system identifier when the role may read it.
+ */
+export async function serverIdentity(client: Client): Promise<string> {
+  const { rows } = await client.query<{ started: string; port: number | null }>('SELECT pg_postmaster_start_time()::text AS started, inet_server_port() AS port');
+  const system = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()').then((result) => result.rows[0]?.id, () => undefined);
+  // a base-backup clone shares the system identifier: the start time tells it apart
+  return `${system ? `system ${system}, ` : ''}started ${rows[0]?.started}, port ${rows[0]?.port}`;
+}

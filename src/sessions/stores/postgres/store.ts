@@ -104,7 +104,8 @@ export class PostgresTransferStore implements SessionStore {
       const { rows } = await client.query<{ data: string | null }>('SELECT data FROM session_config WHERE id = $1', [ref.name]);
       return rows[0] ? parseWrapper(rows[0].data, 'config', `session_config row "${ref.name}"`) as Record<string, unknown> | null : null;
     });
-    return { kind: 'config', name: 'config', value: value && Object.keys(value).length ? value : null };
+    // `{}` stays `{}` (a copy to another PostgreSQL keeps the row as it was); digests count it as no config
+    return { kind: 'config', name: 'config', value: value && typeof value === 'object' ? value : null };
   }
 
   private async *readMainRows(ref: SessionRef): AsyncIterable<SessionEntry> {
