@@ -34,6 +34,10 @@ export interface SessionDetails {
   /** The account the auth itself names (creds.me.id, whatsmeow_device.jid), beside WAHA's `me`. */
   account?: string;
   keysByCategory?: Record<string, number>;
+  /** Local: every regular file of the session (`entries` counts what a copy carries, src/sessions/entries.ts). */
+  files?: number;
+  /** MongoDB: the auth documents (NOWEB), or 1 for the newest RemoteAuth zip in GridFS (WEBJS). */
+  documents?: number;
   authBytes?: number;
   cacheBytes?: number;
   layout?: 'plus' | 'core';

@@ -18,6 +18,7 @@ import type { InspectResult, SessionReport } from '../report.js';
 import { describeJsonError } from '../../util/json.js';
 import { listFolder, treeTotals, walkSync } from '../../util/walk.js';
 import { readMainDb, type MainDbContents } from './main-db.js';
+import { folderEntries, nowebKeyFiles, nowebStoreRows, opaqueFolderEntry, sessionEntries, webjsProfileEntry } from '../entries.js';
 import { analyseInThreads } from './local-inspect-pool.js';
 
 export const CONFIG_FILE = '.waha.session.config.json';
@@ -180,13 +181,22 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
       }
       // WPP: an opaque folder; size and files only, logged-in state unknown.
     }
-    report.entries = totals.entries;
+    report.details.files = totals.entries;
+    report.entries = sessionEntries({ me: report.me !== null, worker: mainDb.workers.has(ref.name), auth: localAuthEntries(ref, engine, files) });
     report.bytes = totals.bytes;
     report.lastChange = totals.newestMs ? new Date(totals.newestMs).toISOString() : null;
   } catch (error) {
     problems.push(problem('unreadable', `${ref.directory}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`));
   }
   return report;
+}
+
+/** The auth entries of a session folder, as the transfer reads them (src/sessions/entries.ts). */
+function localAuthEntries(ref: LocalSessionRef, engine: Engine | null, files: readonly Dirent[]): number {
+  if (engine === 'WEBJS') return ref.webjsProfile ? folderEntries(ref.webjsProfile.directory, webjsProfileEntry) : 0;
+  if (engine === 'GOWS' || engine === 'WPP') return folderEntries(ref.directory, opaqueFolderEntry);
+  const names = files.filter((file) => file.isFile()).map((file) => file.name);
+  return nowebKeyFiles(names) + (names.includes(noweb.STORE_FILE) ? nowebStoreRows(path.join(ref.directory, noweb.STORE_FILE)) : 0);
 }
 
 /** `.waha.session.*` files: cheaper than the pattern for every key file, same answer. */

@@ -14,6 +14,7 @@ import { mainDatabase, sessionNameProblem, slugOf } from '../names.js';
 import { problem, type Problem } from '../problems.js';
 import type { InspectResult, SessionMe, SessionReport } from '../report.js';
 import { markSlugCollisions } from '../collisions.js';
+import { gridFsZipEntries, mongoStoreRows, sessionEntries } from '../entries.js';
 
 export interface MongoInspectOptions {
   client: MongoClient;
@@ -79,9 +80,11 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
       const nameProblem = sessionNameProblem(ref.name);
       if (nameProblem && !ref.orphan) report.problems.push(problem('name-invalid', `the session name "${ref.name}" ${nameProblem}`));
       if (ref.orphan) report.problems.push(problem('orphan-database', `database ${ref.database} has no document in ${mainDatabase(group.main)}.sessions`));
+      const counted = () => sessionEntries({ me: report.me !== null, worker: main.workers.has(ref.name), auth: report.entries });
       if (!existing.has(ref.database)) {
         report.loggedIn = false;
         report.problems.push(problem('no-auth', `no database ${ref.database}`));
+        report.entries = counted();
         return report;
       }
       try {
@@ -89,6 +92,7 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
       } catch (error) {
         report.problems.push(problem('unreadable', `${ref.database}: ${(error as Error).message}`));
       }
+      report.entries = counted();
       return report;
     })));
     problems.push(...markSlugCollisions(reports));
@@ -132,6 +136,7 @@ async function analyseSessionDb(db: Db, report: SessionReport, engineHint: Engin
   const collections = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((collection) => collection.name));
   const stats = await db.stats().catch(() => undefined);
   report.bytes = typeof stats?.dataSize === 'number' ? stats.dataSize : null;
+  const rows = await mongoStoreRows(db, collections);
   if (collections.has('auth.files')) {
     report.engine = engineHint === 'WPP' ? 'WPP' : 'WEBJS';
     await analyseGridFs(db, report);
@@ -143,6 +148,7 @@ async function analyseSessionDb(db: Db, report: SessionReport, engineHint: Engin
     report.loggedIn = false;
     report.problems.push(problem('no-auth', `database ${db.databaseName} holds no auth`));
   }
+  report.entries += rows; // the auth's entries, then the NOWEB store's rows
 }
 
 /** Merges the per-key format (`{key, data, type:'kv'}`) and the legacy single document, per-key first. */
@@ -162,6 +168,7 @@ async function analyseNowebAuth(db: Db, report: SessionReport): Promise<void> {
   const keysByCategory: Record<string, number> = {};
   for (const key of keys) noweb.countCategory(keysByCategory, key);
   report.entries = keys.size;
+  report.details.documents = keys.size;
   report.details.keysByCategory = keysByCategory;
   report.details.formats = formats;
   const perKeyCreds = await auth.findOne({ key: 'creds', data: { $exists: true } });
@@ -188,7 +195,8 @@ async function analyseGridFs(db: Db, report: SessionReport): Promise<void> {
     return;
   }
   const newest = await files.find({ filename }).sort({ uploadDate: -1 }).limit(1).next();
-  report.entries = 1;
+  report.details.documents = 1; // the newest zip (all of them: details.revisions)
+  report.entries = newest ? await gridFsZipEntries(db, { _id: newest._id, length: Number(newest.length ?? 0) }).catch(() => 0) : 0;
   const length = Number(newest?.length ?? 0);
   report.details.authBytes = length;
   report.lastChange = newest?.uploadDate instanceof Date ? newest.uploadDate.toISOString() : null;
