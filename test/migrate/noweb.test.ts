@@ -31,6 +31,11 @@ async function filesOf(dir: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
+/** What a file is after local -> mongo -> local: MongoDB keeps a null and a {} config alike (`{name}`), and WAHA reads that as {}. */
+function comesBack(file: string, bytes: Buffer): Buffer {
+  return file === '.waha.session.config.json' && bytes.toString() === 'null' ? Buffer.from('{}') : bytes;
+}
+
 describe('migrate NOWEB local -> mongo -> local', () => {
   let scenario: Scenario;
   let back: string;
@@ -108,11 +113,11 @@ describe('migrate NOWEB local -> mongo -> local', () => {
       const original = await filesOf(path.join(scenario.folder, name));
       const copy = await filesOf(path.join(back, scenario.namespace, name));
       expect([...copy.keys()].sort()).toEqual([...original.keys()].sort());
-      for (const [file, bytes] of original) expect(copy.get(file)!.equals(bytes), `${name}/${file}`).toBe(true);
+      for (const [file, bytes] of original) expect(copy.get(file)!.equals(comesBack(file, bytes)), `${name}/${file}`).toBe(true);
     }
     for (const name of ['alpha', 'fresh']) {
       const config = '.waha.session.config.json';
-      expect(await readFile(path.join(back, scenario.namespace, name, config), 'utf8')).toBe(await readFile(path.join(scenario.folder, name, config), 'utf8'));
+      expect(await readFile(path.join(back, scenario.namespace, name, config))).toEqual(comesBack(config, await readFile(path.join(scenario.folder, name, config))));
     }
     const before = mainRows(path.join(scenario.folder, 'waha.sqlite3'));
     const after = mainRows(path.join(back, scenario.namespace, 'waha.sqlite3'));
