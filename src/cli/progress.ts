@@ -33,6 +33,7 @@ export class Progress {
   private readonly started: number;
   private timer: NodeJS.Timeout | undefined;
   private lastPlain = 0;
+  private lastDraw = 0;
   private readonly now: () => number;
 
   private constructor(private readonly spinner: Spinner, private readonly plain: ((text: string) => void) | undefined, private readonly options: ProgressOptions) {
@@ -55,14 +56,17 @@ export class Progress {
 
   /** Before the total is known: what is being done, with a live count when there is one. */
   planning(text: string): void {
+    const changed = text !== this.live;
     this.live = text;
     this.render();
+    if (changed) this.draw();
   }
 
   setTotal(total: number, totalBytes?: number): void {
     this.total = total;
     this.totalBytes = totalBytes;
     this.render();
+    this.draw();
   }
 
   /** Items finished and bytes handled since the last call. */
@@ -107,6 +111,13 @@ export class Progress {
     if (this.totalBytes !== undefined && rate > 0) return Math.max(0, (this.totalBytes - this.bytes) / rate);
     if (!this.total || this.done === 0) return undefined;
     return Math.max(0, (elapsed / this.done) * (this.total - this.done));
+  }
+
+  /** A new phase is drawn at once, not at the next frame (a short phase would never show), a few times a second at most. */
+  private draw(): void {
+    if (!this.timer || this.now() - this.lastDraw < 200) return;
+    this.lastDraw = this.now();
+    this.spinner.render?.();
   }
 
   private render(): void {

@@ -35,6 +35,8 @@ export interface Column {
 
 export interface Spinner {
   update(text: string): void;
+  /** Draws the current text now instead of at the next frame. */
+  render?(): void;
   stop(finalText?: string): void;
 }
 
@@ -224,6 +226,7 @@ export class Reporter {
     this.spinning = spinner;
     return {
       update: (next) => { spinner.text = redact(next); },
+      render: () => { spinner.render(); },
       stop: (finalText) => {
         if (this.spinning === spinner) this.spinning = undefined;
         if (finalText) spinner.succeed(redact(finalText));
