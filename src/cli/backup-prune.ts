@@ -8,6 +8,7 @@ import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, parsePositiveInt, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
+import { plural } from '../util/plural.js';
 
 interface PruneFlags {
   keepLast?: number;
@@ -93,7 +94,7 @@ Exit codes: 0 done, 3 some archives could not be removed, 2 usage (no rule, no s
     if (!options.dryRun && planned.remove > 0) {
       if (!options.yes && reporter.interactive && !reporter.json) render(plan, planned, reporter, { dryRun: true });
       await confirmDestructive(reporter, {
-        question: `Remove ${planned.remove} archives (${formatBytes(planned.bytes)}) from ${folder}?`,
+        question: `Remove ${plural(planned.remove, 'archive')} (${formatBytes(planned.bytes)}) from ${folder}?`,
         yes: options.yes, what: 'backup prune',
       });
       ({ interrupted } = await applyPrune(plan, { signal }));
@@ -140,15 +141,18 @@ function render(plan: PrunePlan, summary: PruneSummary, reporter: Reporter, { dr
   };
   for (const group of plan.groups) {
     const sessions = group.sessions.length ? group.sessions.join(', ') : 'no sessions';
-    reporter.line(`${group.source.store} ${group.source.location}: ${sessions} (${group.archives.length} archives)`);
-    reporter.table(['archive', 'created', 'size', 'action', 'why'], group.archives.map((archive) => [
-      archive.file, archive.createdAt, formatBytes(archive.bytes), statusText(archive.status),
+    reporter.line(`${group.source.store} ${group.source.location}: ${sessions} (${plural(group.archives.length, 'archive')})`);
+    reporter.table([
+      { header: 'archive', fit: 'middle', min: 16 }, { header: 'created', fit: 'wrap', min: 10 }, { header: 'size', align: 'right' }, { header: 'action' },
+      { header: 'why', fit: 'wrap', min: 12 },
+    ], group.archives.map((archive) => [
+      archive.file, archive.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''), formatBytes(archive.bytes), statusText(archive.status),
       archive.message ?? archive.reasons.map((reason) => reasonText(reason, plan.policy)).join(', '),
     ]));
   }
   for (const item of plan.notRead) reporter.line(`not read (left alone): ${item.file}: ${item.reason}`);
   for (const item of plan.foreign) reporter.line(`not an archive (left alone): ${item.file}: ${item.reason}`);
   const verb = dryRun ? 'would remove' : 'removed';
-  reporter.line(`${summary.archives} archives: ${summary.kept} kept, ${dryRun ? summary.remove : summary.removed} ${verb} (${formatBytes(summary.bytes)})` +
+  reporter.line(`${plural(summary.archives, 'archive')}: ${summary.kept} kept, ${dryRun ? summary.remove : summary.removed} ${verb} (${formatBytes(summary.bytes)})` +
     `${summary.failed ? `, ${summary.failed} failed` : ''}; ${summary.notRead} not read, ${summary.foreign} other files left alone`);
 }

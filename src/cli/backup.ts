@@ -95,6 +95,7 @@ Check an archive without restoring it: waha-storage backup verify <file|->.`, [
     if (!toStdout) checkOutputPath(options.output!, { overwrite: options.overwrite });
     if (word === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
     const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
+    if (word === 'local') out.pathsRelativeTo(config.sessions.sessionsDir);
     const source = await openSessionStore(config, word, options.timeout ?? 5000);
     await requireNamedIn(source, engines, options.session).catch(async (error) => {
       await source.close().catch(() => {});
@@ -225,6 +226,7 @@ is not sound, 2 usage, 130 interrupted.`, [
       await confirmDestructive(reporter, { question: `Restore ${file} into ${word} and replace sessions that already exist there?`, yes: options.yes, what: 'restore --overwrite' });
     }
     const input = openInput(file);
+    if (word === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
     const target = await openSessionStore(config, word, options.timeout ?? 5000, layout);
     if (word === 'local') await assertWritable(config.sessions.sessionsDir);
     const spinner = await Progress.start(reporter, { title: `restoring ${file} -> ${word}`, unit: 'sessions' });
@@ -247,7 +249,7 @@ is not sound, 2 usage, 130 interrupted.`, [
       const { transfer } = await import('../sessions/transfer.js');
       result = await transfer({
         source: archive, target, engines, names: options.session, overwrite: options.overwrite, force: options.force,
-        dryRun: options.dryRun, concurrency: options.concurrency ?? 4, signal,
+        dryRun: options.dryRun, concurrency: options.concurrency ?? 4, signal, verb: 'restoring',
         onProgress: transferProgress(spinner, { dryRun: options.dryRun, onOutcome: plainLine(reporter) }),
       });
     } finally {

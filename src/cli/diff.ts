@@ -10,6 +10,7 @@ import { passphraseFor } from './backup.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
+import { plural } from '../util/plural.js';
 import { openSessionStore } from './session-stores.js';
 
 interface DiffFlags {
@@ -52,6 +53,7 @@ Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be re
     const spinner = await reporter.spinner(`comparing ${a} with ${b}`);
     let result: DiffResult;
     try {
+      if (a === 'local' || b === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
       for (const word of [a, b]) sides.push(await openSide(word, { config, options, engines, reporter, signal }));
       const { diffStores } = await import('../sessions/diff.js');
       result = await diffStores({ a: sides[0]!, b: sides[1]!, engines, names: options.session, concurrency: options.concurrency, signal });
@@ -89,7 +91,10 @@ function render(result: DiffResult, sides: { a: string; b: string }, reporter: R
   }
   if (result.sessions.length === 0) reporter.line('No sessions on either side.');
   else {
-    reporter.table(['engine', 'session', 'status', 'logged in', 'entries', 'what differs'], result.sessions.map((session) => [
+    reporter.table([
+      { header: 'engine' }, { header: 'session', fit: 'wrap', min: 8 }, { header: 'status' }, { header: 'logged in', fit: 'wrap', min: 9 },
+      { header: 'entries', fit: 'wrap', min: 7, drop: 1 }, { header: 'what differs', fit: 'wrap', min: 16 },
+    ], result.sessions.map((session) => [
       session.engine ?? '?',
       session.name,
       statusText(session, reporter),
@@ -98,8 +103,8 @@ function render(result: DiffResult, sides: { a: string; b: string }, reporter: R
       changeText(session, reporter.verbose),
     ]));
   }
-  reporter.line(`${sides.a} -> ${sides.b}: ${summary.sessions} sessions: ${summary.same} same, ${summary.changed} changed, ${summary.missing} missing, ${summary.extra} extra` +
-    `${summary.unreadable ? `, ${summary.unreadable} unreadable` : ''}${summary.lostLogin ? `; ${summary.lostLogin} lost their login` : ''}`);
+  reporter.line(`${sides.a} -> ${sides.b}: ${plural(summary.sessions, 'session')}: ${summary.same} same, ${summary.changed} changed, ${summary.missing} missing, ${summary.extra} extra` +
+    `${summary.unreadable ? `, ${summary.unreadable} unreadable` : ''}${summary.lostLogin ? `; ${summary.lostLogin} lost ${summary.lostLogin === 1 ? 'its' : 'their'} login` : ''}`);
   if (result.interrupted) reporter.warn('interrupted: the comparison is incomplete');
 }
 
@@ -110,7 +115,7 @@ function statusText(session: SessionDiff, reporter: Reporter): string {
 
 function login(side: SessionSide | null): string {
   if (!side) return '-';
-  return side.loggedIn === null ? '?' : side.loggedIn ? 'yes' : 'no';
+  return side.loggedIn === null ? 'unknown' : side.loggedIn ? 'yes' : 'no';
 }
 
 function loginText(session: SessionDiff, reporter: Reporter): string {

@@ -5,6 +5,7 @@ import type { CheckDetail, HealthResult } from '../health/result.js';
 import { action, addOutputOptions, addSettingOptions, httpTimeoutOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
+import { plural } from '../util/plural.js';
 import type { RunMetrics } from './metrics.js';
 
 interface HealthFlags {
@@ -165,7 +166,7 @@ function report(result: HealthResult, reporter: Reporter): void {
   const rows = Object.entries(result.details).map(([name, detail]) => [name, detail.status, summary(detail)] as const);
   const verdict = result.status === 'ok' ? reporter.paint('green', 'ok') : reporter.paint('red', result.status);
   if (reporter.stdoutIsTTY) {
-    reporter.table(['check', 'status', 'summary'], rows.map(([name, status, text]) =>
+    reporter.table([{ header: 'check', fit: 'wrap', min: 12 }, { header: 'status' }, { header: 'summary', fit: 'wrap', min: 20 }], rows.map(([name, status, text]) =>
       [name, reporter.paint(status === 'up' ? 'green' : 'red', status), text]));
   } else {
     for (const [name, status, text] of rows) reporter.line(`${name}: ${status}${text ? ` - ${text}` : ''}`);
@@ -186,7 +187,7 @@ export function summary(detail: CheckDetail): string {
   if (typeof detail.bucket === 'string' && detail.status === 'up') {
     parts.push(`bucket ${detail.bucket} reachable${detail.probe ? `, probe object ${String(detail.probe)}` : ''}`);
   }
-  if (detail.status === 'up' && typeof detail.sessions === 'number') parts.push(`${detail.sessions} session(s), ${String(detail.creds)} creds.json parsed`);
+  if (detail.status === 'up' && typeof detail.sessions === 'number') parts.push(`${plural(detail.sessions, 'session')}, ${String(detail.creds)} creds.json parsed`);
   if (detail.status === 'up' && parts.length === 0 && typeof detail.path === 'string') parts.push(`writable: ${detail.path}`);
   if (typeof detail.hint === 'string') parts.push(`hint: ${detail.hint}`);
   return parts.join('; ');

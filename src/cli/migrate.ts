@@ -76,6 +76,7 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
         .filter(Boolean).join(' and ');
       await confirmDestructive(reporter, { question: `Migrate ${source} -> ${target} and ${what}?`, yes: options.yes, what: 'migrate' });
     }
+    if (source === 'local' || target === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
     const stores = await openStores(config, source, target, layout, options.timeout ?? 5000);
     const progress = await Progress.start(reporter, { title: `migrating ${source} -> ${target}`, unit: 'sessions' });
     let result: TransferResult;

@@ -10,6 +10,7 @@ import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, addSettingOptions, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
+import { plural } from '../util/plural.js';
 import { countSessions } from './metrics.js';
 
 interface PurgeFlags {
@@ -72,6 +73,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     const { planPurge, planned, preflight, purge } = await import('../sessions/purge.js');
     const { inspectedStores } = await import('../sessions/selection.js');
     const inspectOptions = { store: word, sessions: config.sessions, engines, names: options.session, concurrency: 4, mongoTimeoutMs: options.timeout ?? 5000 };
+    if (word === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
     const inspected = await inspect(inspectOptions);
     const items = await planPurge(inspected.sessions, options.session, await inspectedStores(inspectOptions));
     const totals = { bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
@@ -105,7 +107,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     let result: PurgeResult;
     try {
       await confirmDestructive(reporter, {
-        question: `${verb} ${items.length} session${items.length === 1 ? '' : 's'} (${formatBytes(totals.bytes)}) in ${word}: ${items.slice(0, 5).map((item) => item.name).join(', ')}${items.length > 5 ? ', ...' : ''}?`,
+        question: `${verb} ${plural(items.length, 'session')} (${formatBytes(totals.bytes)}) in ${word}: ${items.slice(0, 5).map((item) => item.name).join(', ')}${items.length > 5 ? ', ...' : ''}?`,
         yes: options.yes,
         what: 'purge',
       });
@@ -148,14 +150,15 @@ async function backupFirst(options: PurgeFlags, config: Parameters<typeof openSe
       hint: 'fix that session (or use --force for sessions in use) and run again',
     });
   }
-  reporter.info(`backed up ${result.sessions.length} sessions to ${file} and verified it`);
+  reporter.info(`backed up ${plural(result.sessions.length, 'session')} to ${file} and verified it`);
   return { file, sessions: result.sessions.length };
 }
 
 function showPlan(items: PurgeItem[], reporter: Reporter): void {
-  reporter.table(['engine', 'session', 'logged in', 'phone', 'entries', 'size'], items.map((item) => [
-    item.engine ?? '?', item.name, item.loggedIn === null ? '?' : item.loggedIn ? 'yes' : 'no', item.phone ?? '', item.entries, formatBytes(item.bytes),
-  ]));
+  reporter.table(
+    [{ header: 'engine' }, { header: 'session', fit: 'wrap', min: 8 }, { header: 'logged in' }, { header: 'phone', fit: 'wrap', min: 12 }, { header: 'entries', align: 'right' }, { header: 'size', align: 'right' }],
+    items.map((item) => [item.engine ?? '?', item.name, reporter.loggedIn(item.loggedIn), item.phone ?? '', item.entries, formatBytes(item.bytes)]),
+  );
 }
 
 function render(result: PurgeResult, reporter: Reporter, context: { store: string; dryRun: boolean; backup: object | string | null; interrupted?: boolean; selected?: number }): void {
@@ -166,18 +169,24 @@ function render(result: PurgeResult, reporter: Reporter, context: { store: strin
     reporter.document({ store: context.store, mode: result.mode, dryRun: context.dryRun, interrupted, backup: context.backup, sessions: result.sessions, summary: { ...result.summary, ...(interrupted ? { untouched } : {}) } });
     return;
   }
-  if (interrupted) reporter.warn(`interrupted: ${result.summary.done} sessions were ${result.mode === 'logout' ? 'logged out' : 'deleted'} (listed below), ${untouched} were not touched; run the same command again to continue`);
+  if (interrupted) reporter.warn(`interrupted: ${plural(result.summary.done, 'session')} ${result.summary.done === 1 ? 'was' : 'were'} ${result.mode === 'logout' ? 'logged out' : 'deleted'} (listed below), ${untouched} ${untouched === 1 ? 'was' : 'were'} not touched; run the same command again to continue`);
   if (result.sessions.length === 0) {
     reporter.line('No sessions to purge.');
     return;
   }
-  reporter.table(['engine', 'session', 'logged in', 'phone', 'status', 'entries', 'size'], result.sessions.map((session) => [
-    session.engine ?? '?', session.name, session.loggedIn === null ? '?' : session.loggedIn ? 'yes' : 'no', session.phone ?? '',
-    session.status + (session.message ? `: ${session.message}` : ''), session.entries, formatBytes(session.bytes),
-  ]));
+  reporter.table(
+    [
+      { header: 'engine' }, { header: 'session', fit: 'wrap', min: 8 }, { header: 'logged in' }, { header: 'phone', fit: 'wrap', min: 12, drop: 2 },
+      { header: 'status', fit: 'wrap', min: 16 }, { header: 'entries', align: 'right', drop: 1 }, { header: 'size', align: 'right' },
+    ],
+    result.sessions.map((session) => [
+      session.engine ?? '?', session.name, reporter.loggedIn(session.loggedIn), session.phone ?? '',
+      session.status + (session.message ? `: ${session.message}` : ''), session.entries, formatBytes(session.bytes),
+    ]),
+  );
   const { summary } = result;
   const what = result.mode === 'logout' ? 'logged out' : 'deleted';
   reporter.line(context.dryRun
-    ? `${summary.sessions} sessions would be ${what} (${summary.entries} entries, ${formatBytes(summary.bytes)}) in ${context.store}; nothing was changed (dry run)`
-    : `${summary.sessions} sessions: ${summary.done} ${what}, ${summary.failed} failed (${summary.entries} entries, ${formatBytes(summary.bytes)}) in ${context.store}`);
+    ? `${plural(summary.sessions, 'session')} would be ${what} (${plural(summary.entries, 'entry')}, ${formatBytes(summary.bytes)}) in ${context.store}; nothing was changed (dry run)`
+    : `${plural(summary.sessions, 'session')}: ${summary.done} ${what}, ${summary.failed} failed (${plural(summary.entries, 'entry')}, ${formatBytes(summary.bytes)}) in ${context.store}`);
 }

@@ -222,10 +222,12 @@ export class Reporter {
     const { default: ora } = await import('ora');
     // discardStdin would put the terminal in raw mode, where Ctrl-C is a keystroke, not SIGINT:
     // the terminal must keep turning ^C into the signal the command stops on.
-    const spinner: Ora = ora({ text: redact(text), stream: this.streams.stderr, discardStdin: false }).start();
+    // one line, never wrapped by the terminal: the frame and a space, then the text, shortened in the middle
+    const fit = (line: string) => shortenMiddle(redact(line), Math.max(10, (this.streams.stderr.columns || 80) - 3));
+    const spinner: Ora = ora({ text: fit(text), stream: this.streams.stderr, discardStdin: false }).start();
     this.spinning = spinner;
     return {
-      update: (next) => { spinner.text = redact(next); },
+      update: (next) => { spinner.text = fit(next); },
       render: () => { spinner.render(); },
       stop: (finalText) => {
         if (this.spinning === spinner) this.spinning = undefined;

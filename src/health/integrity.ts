@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { plural } from '../util/plural.js';
 import type { SessionsConfig } from '../config/config.js';
 import { ENGINES } from '../sessions/engines.js';
 import type { ProblemCode } from '../sessions/problems.js';
@@ -41,7 +42,7 @@ export async function checkSessionsIntegrity(sessions: Pick<SessionsConfig, 'ses
   if (problemCount) {
     detail.reason = 'unreadable';
     detail.first = problems;
-    detail.detail = `${problemCount} session(s) with unreadable auth, e.g. ${problems[0]!.session}: ${problems[0]!.problem}`;
+    detail.detail = `${plural(problemCount, 'session')} with unreadable auth, e.g. ${problems[0]!.session}: ${problems[0]!.problem}`;
   }
   return detail;
 }

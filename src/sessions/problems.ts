@@ -7,7 +7,7 @@ export type ProblemCode =
   | 'creds-missing'
   | 'temp-files'
   | 'browser-running'
-  | 'name-invalid'
+  | 'invalid-name'
   | 'no-auth'
   | 'slug-collision'
   | 'orphan-database'
@@ -33,7 +33,7 @@ const HINTS: Record<ProblemCode, string> = {
   'creds-missing': 'the session has keys but no creds.json; restore it from a backup or log in again',
   'temp-files': 'left by an interrupted atomic write; safe to remove once WAHA is stopped',
   'browser-running': 'a browser may be using this profile; stop the session before copying it',
-  'name-invalid': 'current WAHA rejects this name; rename the session to use a-z, 0-9, "_" or "-"',
+  'invalid-name': 'current WAHA rejects this name; rename the session to use a-z, 0-9, "_" or "-"',
   'no-auth': 'the session is configured but has no auth data; it will need a QR scan',
   'slug-collision': 'these sessions share one database in MongoDB/PostgreSQL; rename one of them',
   'orphan-database': 'a per-session database without a sessions document; WAHA does not list it',

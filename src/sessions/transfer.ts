@@ -58,6 +58,8 @@ export interface TransferOptions {
   dryRun?: boolean;
   concurrency: number;
   signal?: AbortSignal;
+  /** What the run is doing, in the words of the refusals ("stop WAHA before backing up"): migrating (default), backing up, restoring. */
+  verb?: 'migrating' | 'backing up' | 'restoring';
   now?: () => number;
   /** Called while listing and planning, when a session starts, as its entries are copied, and when it ends. */
   onProgress?: (event: TransferProgress) => void;
@@ -199,7 +201,7 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
   if (unsupported) return skipped(ref, 'unsupported', unsupported);
   if (!options.force) {
     const live = await source.liveness(ref, now());
-    if (live) return failed(ref, 'live', `${live}; stop WAHA before migrating (or --force if it is really stopped)`);
+    if (live) return failed(ref, 'live', `${live}; stop WAHA before ${options.verb ?? 'migrating'} (or --force if it is really stopped)`);
   }
 
   const presence = await target.presence(ref);

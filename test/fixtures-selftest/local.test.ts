@@ -121,7 +121,7 @@ describe('writeLocalFixtures', () => {
 
     expect(readdirSync(path.join(base, 'noweb', 'ghost'))).toEqual(['.waha.session.config.json']);
     expect(session('ghost')).toMatchObject({ engine: 'NOWEB', loggedIn: false, config: {}, entries: 1, problems: ['no-auth'] });
-    expect(session('old name').problems).toEqual(['name-invalid']);
+    expect(session('old name').problems).toEqual(['invalid-name']);
     expect(session('My-Sess').problems).toEqual(['slug-collision']);
     expect(session('my-sess').problems).toEqual(['slug-collision']);
   });

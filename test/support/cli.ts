@@ -17,6 +17,11 @@ export interface CliOptions {
   input?: string;
   /** Run under a pseudo-terminal (util-linux `script`), so stdout and stderr are TTYs. */
   tty?: boolean;
+  /**
+   * With `tty`: the terminal's width (`stty cols`, and $COLUMNS). Without it the pseudo-terminal
+   * reports 0 columns (no spinner) and $COLUMNS is 200.
+   */
+  columns?: number;
   timeoutMs?: number;
 }
 
@@ -40,13 +45,17 @@ function quote(arg: string): string {
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const env = cleanEnv(options.env);
+  const node = [process.execPath, BIN, ...args].map(quote).join(' ');
   const command = options.tty
-    ? spawn('script', ['-qefc', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], {
-        cwd: options.cwd ?? ROOT, env: { ...env, TERM: 'xterm-256color', COLUMNS: '200' },
+    ? spawn('script', ['-qefc', options.columns ? `stty cols ${options.columns} rows 50 && exec ${node}` : node, '/dev/null'], {
+        cwd: options.cwd ?? ROOT, env: { ...env, TERM: 'xterm-256color', COLUMNS: String(options.columns ?? 200) },
       })
     : spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env });
   let stdout = '';
   let stderr = '';
+  // decoded as a stream: a character split between two chunks (a table border) stays one character
+  command.stdout.setEncoding('utf8');
+  command.stderr.setEncoding('utf8');
   command.stdout.on('data', (chunk) => { stdout += chunk; });
   command.stderr.on('data', (chunk) => { stderr += chunk; });
   if (options.input !== undefined) command.stdin.end(options.input);

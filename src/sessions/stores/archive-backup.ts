@@ -170,6 +170,7 @@ function runTransfer(options: BackupOptions, archive: ArchiveTarget): Promise<Tr
     force: options.force,
     concurrency: options.concurrency ?? 2,
     signal: options.signal,
+    verb: 'backing up',
     onProgress: options.onProgress,
   });
 }

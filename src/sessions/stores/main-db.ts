@@ -14,7 +14,8 @@ export interface MainDbContents {
   file: string;
   exists: boolean;
   me: Map<string, SessionMe>;
-  workers: Map<string, string>;
+  /** session_worker.worker by session; null when the row has no worker id (WAHA restarts only rows whose worker is its WAHA_WORKER_ID, '' by default). */
+  workers: Map<string, string | null>;
   error?: string;
 }
 
@@ -34,7 +35,7 @@ export function readMainDb(directory: string): MainDbContents {
     }
     if (tables.has('session_worker')) {
       for (const row of db.prepare('SELECT id, worker FROM session_worker').iterate() as Iterable<{ id: string; worker: string | null }>) {
-        contents.workers.set(row.id, row.worker ?? '');
+        contents.workers.set(row.id, row.worker ?? null);
       }
     }
   } catch (error) {

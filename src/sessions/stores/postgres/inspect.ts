@@ -35,7 +35,7 @@ interface Group {
 interface MainContents {
   configs: Map<string, Record<string, unknown> | null>;
   me: Map<string, SessionMe>;
-  workers: Map<string, string>;
+  workers: Map<string, string | null>;
 }
 
 export async function inspectPostgres(options: PostgresInspectOptions): Promise<InspectResult> {
@@ -85,7 +85,7 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
         details: { location: ref.database },
       };
       const nameProblem = sessionNameProblem(ref.name);
-      if (nameProblem && !ref.orphan) report.problems.push(problem('name-invalid', `the session name "${ref.name}" ${nameProblem}`));
+      if (nameProblem && !ref.orphan) report.problems.push(problem('invalid-name', `the session name "${ref.name}" ${nameProblem}`));
       if (ref.orphan) report.problems.push(problem('orphan-database', `database ${ref.database} has no row in ${mainName}.session_config`));
       if (!databases.has(ref.database)) {
         report.loggedIn = false;
@@ -153,7 +153,7 @@ async function readMain(client: Client): Promise<MainContents> {
   }
   if (tables.has('session_worker')) {
     for (const row of (await client.query<{ id: string; worker: string | null }>('SELECT id, worker FROM session_worker')).rows) {
-      contents.workers.set(row.id, row.worker ?? '');
+      contents.workers.set(row.id, row.worker ?? null);
     }
   }
   return contents;
