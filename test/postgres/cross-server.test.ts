@@ -5,45 +5,16 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
 import { connectMongo, dropNamespace as dropMongo, mongoUrl, uniqueNamespace } from '../support/mongo.js';
 import { localScenario, type Scenario } from '../support/scenario.js';
 import { startMongo, startPostgres, type RunningServer } from '../support/servers.js';
-import { cliIn, dropNamespace, postgresUrl } from './helpers.js';
+import { cliIn, dropNamespace, postgresUrl, snapshot } from './helpers.js';
 
 const SESSIONS = ['alpha', 'fresh', 'ghost'];
 const only = SESSIONS.flatMap((name) => ['--session', name]);
 const statuses = (stdout: string) => Object.fromEntries((JSON.parse(stdout).sessions as { name: string; status: string; reason?: string }[]).map((session) => [session.name, session.reason ? `${session.status}:${session.reason}` : session.status]));
-
-/** Every row of every table of `waha_<ns>` and `waha_<ns>_*` on the server at `url`, database names without the namespace. */
-async function snapshot(url: string, namespace: string): Promise<Record<string, Record<string, unknown[]>>> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2 ORDER BY datname', [`waha_${namespace}`, `waha\\_${namespace}\\_%`]);
-  await admin.end();
-  const result: Record<string, Record<string, unknown[]>> = {};
-  for (const { datname } of rows) {
-    const target = new URL(url);
-    target.pathname = `/${datname}`;
-    const client = new pg.Client({ connectionString: target.toString() });
-    await client.connect();
-    try {
-      const tables: Record<string, unknown[]> = {};
-      const names = (await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((row) => row.tablename);
-      for (const table of names) {
-        // files rows carry their write time: the content is what must be equal
-        const select = table === 'files' ? 'SELECT fullpath, content, metadata FROM files' : `SELECT * FROM "${table}"`;
-        tables[table] = (await client.query(`${select} ORDER BY 1`)).rows;
-      }
-      result[datname.slice(`waha_${namespace}`.length) || 'main'] = tables;
-    } finally {
-      await client.end();
-    }
-  }
-  return result;
-}
 
 describe('migrate postgres postgres', () => {
   let second: RunningServer;

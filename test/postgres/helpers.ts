@@ -66,3 +66,31 @@ export async function tableNames(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
   return rows.map((row) => row.tablename);
 }
+
+/** Every row of every table of `waha_<ns>` and `waha_<ns>_*` on the server at `url`, database names without the namespace. */
+export async function snapshot(url: string, namespace: string): Promise<Record<string, Record<string, unknown[]>>> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2 ORDER BY datname', [`waha_${namespace}`, `waha\\_${namespace}\\_%`]);
+  await admin.end();
+  const result: Record<string, Record<string, unknown[]>> = {};
+  for (const { datname } of rows) {
+    const target = new URL(url);
+    target.pathname = `/${datname}`;
+    const client = new pg.Client({ connectionString: target.toString() });
+    await client.connect();
+    try {
+      const tables: Record<string, unknown[]> = {};
+      const names = (await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((row) => row.tablename);
+      for (const table of names) {
+        // files rows carry their write time: the content is what must be equal
+        const select = table === 'files' ? 'SELECT fullpath, content, metadata FROM files' : `SELECT * FROM "${table}"`;
+        tables[table] = (await client.query(`${select} ORDER BY 1`)).rows;
+      }
+      result[datname.slice(`waha_${namespace}`.length) || 'main'] = tables;
+    } finally {
+      await client.end();
+    }
+  }
+  return result;
+}

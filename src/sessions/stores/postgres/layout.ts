@@ -123,3 +123,17 @@ export function authFileName(engine: Engine | null, name: string): string {
 
 /** WAHA's application_name for its own connections (`WAHA(<ENGINE>) <version> - …`) and GOWS's. */
 export const WAHA_CONNECTION = "(application_name LIKE 'WAHA(%' OR application_name = 'GOWS')";
+
+/** Tables WAHA (or GOWS, or WAHA's media store) creates in a session database. */
+const WAHA_TABLES = new Set(['auth', ...Object.keys(STORE_TABLES), 'files', 'media', INCOMPLETE_MARKER]);
+const WAHA_TABLE_PREFIXES = ['whatsmeow_', 'gows_'];
+const AUTH_TABLES = ['auth', 'files', 'whatsmeow_device'];
+
+/** Why a session database with these tables (`schema.table` outside public) is not WAHA's, or undefined. */
+export function foreignDatabaseProblem(tables: readonly string[]): string | undefined {
+  const foreign = tables.filter((table) => !WAHA_TABLES.has(table) && !WAHA_TABLE_PREFIXES.some((prefix) => table.startsWith(prefix)));
+  if (foreign.length) return `tables WAHA never creates: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ` and ${foreign.length - 5} more` : ''}`;
+  // our own interrupted copy (the marker) is ours to replace, whatever it got to
+  if (!tables.some((table) => AUTH_TABLES.includes(table)) && !tables.includes(INCOMPLETE_MARKER)) return tables.length ? `none of WAHA's auth tables (${AUTH_TABLES.join(', ')})` : 'no tables at all';
+  return undefined;
+}

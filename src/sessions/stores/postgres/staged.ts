@@ -157,6 +157,7 @@ export class PostgresStaged implements StagedSession {
     await this.store.admin(async (admin) => {
       if (existing.has(session)) {
         if (!this.replace) throw new EntryError('exists', `${session} appeared while copying; run again`);
+        await this.store.assertWahaDatabase(session, { replacing: true }); // never someone else's database, whatever came since the plan
         await admin.query(`ALTER DATABASE ${quoteIdent(session)} RENAME TO ${quoteIdent(old)}`);
       }
       // a session without auth has no database (WAHA drops it on logout)

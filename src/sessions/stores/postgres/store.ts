@@ -13,10 +13,10 @@
 import type { Client } from 'pg';
 import { redact } from '../../../config/redact.js';
 import { OperationError } from '../../../errors.js';
-import { quoteIdent, type PostgresServer } from '../../../util/postgres.js';
+import { quoteIdent, serverVersion, type PostgresServer } from '../../../util/postgres.js';
 import type { Engine } from '../../engines.js';
 import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from '../types.js';
-import { databasesOf, INCOMPLETE_MARKER, MAIN_DDL, WAHA_CONNECTION, type SessionDatabases } from './layout.js';
+import { databasesOf, foreignDatabaseProblem, INCOMPLETE_MARKER, MAIN_DDL, WAHA_CONNECTION, type SessionDatabases } from './layout.js';
 import { readSessionDatabase, tablesOf } from './read.js';
 
 export interface PostgresStoreOptions {
@@ -31,6 +31,7 @@ export class PostgresTransferStore implements SessionStore {
   readonly server: PostgresServer;
   /** Main databases created (with WAHA's tables) in this run. */
   private readonly mains = new Map<string, Promise<void>>();
+  private version: Promise<void> | undefined;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.server = options.server;
@@ -145,7 +146,9 @@ export class PostgresTransferStore implements SessionStore {
     const { session } = this.databases(ref);
     if ((await this.existing([session])).has(session)) {
       const tables = await this.server.with(session, tablesOf);
-      return tables.has(INCOMPLETE_MARKER) ? 'leftover' : 'present';
+      if (tables.has(INCOMPLETE_MARKER)) return 'leftover';
+      await this.assertWahaDatabase(session);
+      return 'present';
     }
     const listed = await this.onMain(ref, false, async (client) => (await client.query('SELECT 1 FROM session_config WHERE id = $1', [ref.name])).rowCount! > 0);
     return listed ? 'present' : 'absent';
@@ -165,12 +168,43 @@ export class PostgresTransferStore implements SessionStore {
     });
   }
 
+  /**
+   * A database under a session's name that is not WAHA's (tables WAHA never creates, or none of
+   * its auth tables) is someone else's: it is never compared, replaced or dropped. A `media` table
+   * with rows (WAHA's media on the same server) would go with a replaced database: refused too.
+   */
+  async assertWahaDatabase(database: string, { replacing = false } = {}): Promise<void> {
+    const found = await this.server.with(database, async (client) => {
+      const { rows } = await client.query<{ schemaname: string; tablename: string }>(
+        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2");
+      const media = replacing && rows.some((row) => row.schemaname === 'public' && row.tablename === 'media')
+        && (await client.query('SELECT 1 FROM media LIMIT 1')).rowCount! > 0;
+      return { tables: rows.map((row) => (row.schemaname === 'public' ? row.tablename : `${row.schemaname}.${row.tablename}`)), media };
+    });
+    const problem = foreignDatabaseProblem(found.tables);
+    if (problem) {
+      throw new EntryError('foreign-database', `${database} exists but is not WAHA's (${problem}); it was left as it is: rename or drop it yourself, or migrate into another --to-session-namespace`);
+    }
+    if (found.media) {
+      throw new EntryError('media-in-database', `${database} holds WAHA's media table with files, which replacing the database would drop; move or clean the media first (media clean postgres), then run again`);
+    }
+  }
+
+  /** WAHA's DROP DATABASE … WITH (FORCE) needs PostgreSQL 13: checked once per run, before anything is written or removed. */
+  requireVersion(): Promise<void> {
+    this.version ??= this.admin(serverVersion).then(requireServerVersion);
+    this.version.catch(() => { this.version = undefined; });
+    return this.version;
+  }
+
   async stage(ref: SessionRef, options: { replace: boolean }): Promise<StagedSession> {
+    await this.requireVersion();
     await this.settle(ref);
     const databases = this.databases(ref);
     if (options.replace) {
       const live = await this.liveness(ref);
       if (live) throw new EntryError('target-live', `${live}; stop WAHA before replacing this session`);
+      if ((await this.existing([databases.session])).has(databases.session)) await this.assertWahaDatabase(databases.session, { replacing: true });
     }
     await this.admin(async (client) => {
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(databases.staging)} WITH (FORCE)`); // a killed run's copy
@@ -206,6 +240,7 @@ export class PostgresTransferStore implements SessionStore {
 
   /** WAHA's delete: the session database goes, then its session_config, me and session_worker rows in one transaction. */
   async remove(ref: SessionRef): Promise<void> {
+    await this.requireVersion();
     await this.settle(ref);
     const { session } = this.databases(ref);
     // the database first: a run killed after it leaves a logged-out session that a rerun still lists and finishes
@@ -226,6 +261,7 @@ export class PostgresTransferStore implements SessionStore {
 
   /** WAHA's logout: the session database and the me row; session_config and session_worker stay. */
   async logout(ref: SessionRef): Promise<void> {
+    await this.requireVersion();
     await this.settle(ref);
     const { session } = this.databases(ref);
     await this.admin((client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(session)} WITH (FORCE)`));
@@ -290,8 +326,32 @@ export function permissionError(error: unknown, database: string): unknown {
     return new EntryError('not-authorized', `the PostgreSQL role may not create the database ${database}: WAHA keeps every session in a database of its own, ` +
       'so its role needs CREATEDB (ALTER ROLE <user> CREATEDB); grant it, or use a role that has it, and run again');
   }
-  if (/collation version mismatch/i.test(message ?? '')) {
-    return new EntryError('template-collation', `creating ${database} failed: ${message}; run ALTER DATABASE template1 REFRESH COLLATION VERSION as a superuser (waha#1446), then run again`);
-  }
+  const collation = collationMismatch(error);
+  if (collation) return new EntryError('template-collation', `creating ${database} failed: ${collation}`);
   return error;
+}
+
+/**
+ * "template database "template1" has a collation version mismatch" (waha#1446: the OS's C library
+ * was upgraded under the cluster): what to run, in PostgreSQL's order (rebuild, then record the version).
+ */
+export function collationMismatch(error: unknown): string | undefined {
+  const { message, detail } = error as { message?: string; detail?: string };
+  // also "… has a collation version, but no actual collation version could be determined" (the locale is gone)
+  const match = /template database "([^"]+)" has a collation version( mismatch|, but no actual)/i.exec(message ?? '');
+  if (!match) return undefined;
+  const template = match[1]!;
+  const what = match[2] === ' mismatch' ? 'has a collation version mismatch' : 'records a collation version the system can no longer determine';
+  return `the template database ${template} ${what}${detail ? ` (${detail.replace(/\.$/, '')})` : ''}; ` +
+    `as a superuser, connect to ${template} and run REINDEX DATABASE ${template}; then ALTER DATABASE ${template} REFRESH COLLATION VERSION; ` +
+    `(databases created from it earlier may need the same: REINDEX, then REFRESH COLLATION VERSION), then run again (waha#1446)`;
+}
+
+/** WAHA drops session databases WITH (FORCE), new in PostgreSQL 13. */
+export function requireServerVersion(versionNum: number): void {
+  if (versionNum >= 130000) return;
+  const major = versionNum >= 100000 ? Math.floor(versionNum / 10000) : `${Math.floor(versionNum / 10000)}.${Math.floor(versionNum / 100) % 100}`;
+  throw new OperationError(`PostgreSQL ${major} is too old: WAHA (and this tool) need PostgreSQL 13 or newer, for DROP DATABASE … WITH (FORCE); nothing was changed`, {
+    hint: 'upgrade the server to PostgreSQL 13 or newer (WAHA\'s docs use 17)', code: 'postgres-version',
+  });
 }
