@@ -256,7 +256,7 @@ describe('backup prune: dry run, confirmation, usage', () => {
     expect(await remaining(dir)).toEqual(before);
     const no = await prune(dir, ['--keep-last', '1'], {}, { tty: true, input: 'n\r' });
     expect(no.code, no.stdout).toBe(1);
-    expect(no.stdout).toMatch(/Remove 1 archives/);
+    expect(no.stdout).toMatch(/Remove 1 archive\b/);
     expect(await remaining(dir)).toEqual(before);
     const yes = await prune(dir, ['--keep-last', '1'], {}, { tty: true, input: 'y\r' });
     expect(yes.code, yes.stdout).toBe(0);

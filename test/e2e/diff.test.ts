@@ -69,7 +69,7 @@ describe('diff', () => {
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/alpha\s+changed\s+yes -> no/);
     expect(human.stdout).toMatch(/-key:creds/);
-    expect(human.stdout).toMatch(/1 missing, 1 extra; 1 lost their login/);
+    expect(human.stdout).toMatch(/1 missing, 1 extra; 1 lost its login/);
   });
 
   it('archive vs mongo: same after a restore (exit 0); auth dropped and a session removed (exit 3); an archive against itself is the same', async () => {

@@ -8,6 +8,14 @@ import { LOCAL_LOCK_NAME } from '../../src/media/local.js';
 import { BIN, json, runCli, privileged } from '../support/cli.js';
 import { DAY, tempDir, writeLocal } from './seed.js';
 
+/** A piped `media clean --dry-run --json` is NDJSON (header, one line per object, summary): its summary. */
+function dryRunSummary(result: { stdout: string }) {
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  expect(lines[0]).toMatchObject({ schemaVersion: 1, type: 'header', command: 'media clean' });
+  return lines.at(-1).summary;
+}
+
+
 const NOW = Date.now();
 const ago = (ms: number) => new Date(NOW - ms);
 
@@ -103,7 +111,7 @@ describe('media clean (local)', () => {
     const { dir, outside, kept } = seedMediaDir();
     const dry = await runCli(['media', 'clean', '--older-than', '1d', '--dry-run', '--json'], { env: env(dir) });
     expect(dry.code).toBe(0);
-    const planned = json(dry).summary;
+    const planned = dryRunSummary(dry);
     expect(planned).toMatchObject({ matched: 716, deleted: 0, failed: 0 });
     expect(files(dir)).toHaveLength(716 + kept.length + 3); // nothing deleted (+ dot-file and two links)
 
@@ -124,7 +132,7 @@ describe('media clean (local)', () => {
     writeLocal(dir, 's2/new.jpg', 'x', ago(10 * 60_000));
     const result = await runCli(['media', 'clean', '--keep-empty-dirs'], { env: env(dir, { WHATSAPP_FILES_LIFETIME: '3600' }) });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Deleted 1 of 1 objects .* older than 1h/);
+    expect(result.stdout).toMatch(/Deleted 1 of 1 object .* older than 1h/);
     expect(files(dir)).toEqual(['s2/new.jpg']);
     expect(existsSync(path.join(dir, 's1'))).toBe(true);
   });
@@ -151,7 +159,7 @@ describe('media clean (local)', () => {
     expect(files(dir)).toHaveLength(12);
     const dry = await runCli(['media', 'clean', '--older-than', '1d', '--max-delete', '10', '--dry-run', '--json'], { env: env(dir) });
     expect(dry.code).toBe(1);
-    expect(json(dry).summary).toMatchObject({ matched: 12, deleted: 0 });
+    expect(dryRunSummary(dry)).toMatchObject({ matched: 12, deleted: 0 });
     const within = await runCli(['media', 'clean', '--older-than', '1d', '--max-delete', '12', '--json'], { env: env(dir) });
     expect(within.code).toBe(0);
     expect(json(within).summary).toMatchObject({ matched: 12, deleted: 12 });

@@ -8,6 +8,14 @@ import { json, runCli } from '../support/cli.js';
 import { startS3Proxy, type S3Proxy } from './s3-proxy.js';
 import { DAY, createBucket, putObjects, s3Client, s3Env, uniqueBucket, type SeedObject } from './seed.js';
 
+/** A piped `media clean --dry-run --json` is NDJSON (header, one line per object, summary): its summary. */
+function dryRunSummary(result: { stdout: string }) {
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  expect(lines[0]).toMatchObject({ schemaVersion: 1, type: 'header', command: 'media clean' });
+  return lines.at(-1).summary;
+}
+
+
 const endpoint = inject('s3Endpoint');
 const s3Directory = inject('s3Directory');
 const NOW = Date.now();
@@ -93,7 +101,7 @@ describe('media list and clean (s3)', () => {
   it('--dry-run gives the same totals as the real run and deletes nothing', async () => {
     const result = await runCli(['media', 'clean', '--older-than', '1d', '--dry-run', '--json'], { env: env() });
     expect(result.code, result.stderr).toBe(0);
-    expect(json(result).summary).toMatchObject({ matched: data.expired.length, deleted: 0, failed: 0 });
+    expect(dryRunSummary(result)).toMatchObject({ matched: data.expired.length, deleted: 0, failed: 0 });
     expect(await keys(bucket)).toHaveLength(data.objects.length);
   });
 

@@ -79,7 +79,7 @@ describe('media verify', () => {
   it('narrows to sessions and prints a table for people', async () => {
     const result = await runCli(['media', 'verify', '--session', 'default'], { env: s3Env(endpoint, bucket) });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Checked 1 objects in s3:\/\/.*: 1 ok, 0 errors, 0 warnings/);
+    expect(result.stdout).toMatch(/Checked 1 object in s3:\/\/.*: 1 ok, 0 errors, 0 warnings/);
     const table = await runCli(['media', 'verify', '--session', 's1'], { env: s3Env(endpoint, bucket) });
     expect(table.code).toBe(3);
     expect(table.stdout).toMatch(/s1\/M2\.jpeg\W+session-mismatch/);

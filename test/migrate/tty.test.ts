@@ -38,6 +38,6 @@ describe('migrate on a terminal', () => {
     const output = plain(result.stdout + result.stderr);
     expect(result.code, output).toBe(0);
     expect(output.split('\n').some((row) => /alpha\W+skipped\W+identical/.test(row)), output).toBe(true);
-    expect(output).toContain('1 sessions: 0 done, 0 planned, 1 skipped, 0 failed');
+    expect(output).toContain('1 session: 0 done, 0 planned, 1 skipped, 0 failed');
   }, 90_000);
 });

@@ -65,7 +65,7 @@ describe('inspect local (through the binary)', () => {
     expect(result.stdout).toContain('temp-files');
     const alpha = await runCli(['inspect', 'local', '--sessions-dir', base, '--session', 'alpha']);
     expect(alpha.stdout).toMatch(/keys: pre-key\s+\d+/);
-    expect(alpha.stdout).toContain('1 webhook(s)');
+    expect(alpha.stdout).toContain('1 webhook');
   });
 
   it('prints a table on stdout and nothing on stderr when piped', async () => {
