@@ -158,7 +158,7 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
     details: { location: ref.directory },
   };
   const nameProblem = sessionNameProblem(ref.name);
-  if (nameProblem) problems.push(problem('name-invalid', `the session name "${ref.name}" ${nameProblem}`));
+  if (nameProblem) problems.push(problem('invalid-name', `the session name "${ref.name}" ${nameProblem}`));
   try {
     const files = listFolder(ref.directory);
     report.config = readConfig(ref.directory, files, problems);

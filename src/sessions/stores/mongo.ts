@@ -34,7 +34,7 @@ interface Group {
 interface MainContents {
   configs: Map<string, Record<string, unknown> | null>;
   me: Map<string, SessionMe>;
-  workers: Map<string, string>;
+  workers: Map<string, string | null>;
 }
 
 const NOWEB_STORE_COLLECTIONS = ['contacts', 'chats', 'groups', 'messages', 'labels', 'labelAssociations', 'lid_map'];
@@ -78,7 +78,7 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
         details: { location: ref.database },
       };
       const nameProblem = sessionNameProblem(ref.name);
-      if (nameProblem && !ref.orphan) report.problems.push(problem('name-invalid', `the session name "${ref.name}" ${nameProblem}`));
+      if (nameProblem && !ref.orphan) report.problems.push(problem('invalid-name', `the session name "${ref.name}" ${nameProblem}`));
       if (ref.orphan) report.problems.push(problem('orphan-database', `database ${ref.database} has no document in ${mainDatabase(group.main)}.sessions`));
       const counted = () => sessionEntries({ me: report.me !== null, worker: main.workers.has(ref.name), auth: report.entries });
       if (!existing.has(ref.database)) {
@@ -127,7 +127,7 @@ async function readMain(db: Db): Promise<MainContents> {
     }
   }
   for await (const document of db.collection('session_worker').find({})) {
-    if (typeof document.id === 'string') contents.workers.set(document.id, typeof document.worker === 'string' ? document.worker : '');
+    if (typeof document.id === 'string') contents.workers.set(document.id, typeof document.worker === 'string' ? document.worker : null);
   }
   return contents;
 }
