@@ -4,6 +4,7 @@
  *
  *   npx tsc -p . && npx tsx bench/migrate.ts           # 200 sessions x 2,000 keys (the issue's size)
  *   BENCH_SESSIONS=20 BENCH_ROUNDS=3 npx tsx bench/migrate.ts
+ *   npx tsx bench/migrate.ts --target postgres    # into PostgreSQL instead (bench/migrate-postgres.ts)
  *
  * MongoDB: WAHA_STORAGE_TEST_MONGO_URL, else the test harness starts FerretDB / mongod.
  *
@@ -28,6 +29,14 @@ import { mongoKeyOf, parseKeyName } from '../src/sessions/engines/noweb-keys.js'
 import { isKeyFile } from '../src/sessions/engines/noweb.js';
 import { writeLocalNowebSessions } from '../test/support/fixtures/index.js';
 import { startMongo } from '../test/support/servers.js';
+
+// `--target postgres`: the PostgreSQL bench (bench/migrate-postgres.ts); the default target is MongoDB
+const targetFlag = process.argv.indexOf('--target');
+if (targetFlag > 0 && process.argv[targetFlag + 1] === 'postgres') {
+  const { benchPostgres } = await import('./migrate-postgres.js');
+  await benchPostgres();
+  process.exit(0);
+}
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
 const KEYS = Number(process.env.BENCH_KEYS ?? 2000);

@@ -58,6 +58,8 @@ export class PostgresServer {
   readonly connection: PostgresConnection;
   private readonly timeoutMs: number;
   private readonly applicationName: string;
+  private readonly idle = new Map<string, Client[]>();
+  private closed = false;
 
   constructor(private readonly options: PostgresServerOptions) {
     this.location = redactUrl(options.url);
@@ -85,6 +87,35 @@ export class PostgresServer {
       await client.end().catch(() => {});
       throw postgresConnectError(this.options.url, error, database);
     }
+  }
+
+  /**
+   * Runs `work` on an idle connection to `database` kept from an earlier call (or a new one), and
+   * keeps it for the next: for databases that are never renamed or dropped while the tool runs (the
+   * maintenance database, `waha_<ns>`), since a connection would stop their ALTER … RENAME. A
+   * connection whose work failed is closed (it may be inside a transaction). `close()` ends them.
+   */
+  async pooled<T>(database: string | undefined, work: (client: Client) => Promise<T>): Promise<T> {
+    const key = database ?? '';
+    const client = this.idle.get(key)?.pop() ?? await this.connect(database);
+    let result: T;
+    try {
+      result = await work(client);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    if (this.closed) await client.end().catch(() => {});
+    else this.idle.set(key, [...(this.idle.get(key) ?? []), client]);
+    return result;
+  }
+
+  /** Ends the connections `pooled` kept. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const clients = [...this.idle.values()].flat();
+    this.idle.clear();
+    await Promise.all(clients.map((client) => client.end().catch(() => {})));
   }
 
   /** Runs `work` on a fresh connection to `database`, closing it after. */

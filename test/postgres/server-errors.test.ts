@@ -20,7 +20,8 @@ function fakeServer(version: string): { server: PostgresServer; queries: string[
       return { rows: [], rowCount: 0 };
     },
   };
-  const server = { location: 'postgres://***@db:5432/postgres', with: async (_database: string | undefined, work: (c: unknown) => Promise<unknown>) => work(client) };
+  const run = async (_database: string | undefined, work: (c: unknown) => Promise<unknown>) => work(client);
+  const server = { location: 'postgres://***@db:5432/postgres', with: run, pooled: run, close: async () => {} };
   return { server: server as unknown as PostgresServer, queries };
 }
 

@@ -50,7 +50,7 @@ export class PostgresTransferStore implements SessionStore {
 
   /** Work on the URL's maintenance database (CREATE, DROP, RENAME DATABASE). */
   admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    return this.server.with(undefined, work);
+    return this.server.pooled(undefined, work);
   }
 
   async list(options: ListOptions): Promise<StoredSession[]> {
@@ -94,7 +94,7 @@ export class PostgresTransferStore implements SessionStore {
   private async onMain<T>(ref: SessionRef, fallback: T, work: (client: Client) => Promise<T>): Promise<T> {
     const { main } = this.databases(ref);
     if (!(await this.existing([main])).has(main)) return fallback;
-    return this.server.with(main, async (client) => {
+    return this.server.pooled(main, async (client) => {
       const tables = await tablesOf(client);
       return tables.has('session_config') ? work(client) : fallback;
     });
@@ -228,7 +228,7 @@ export class PostgresTransferStore implements SessionStore {
             throw permissionError(error, main);
           });
         }
-        await this.server.with(main, async (client) => {
+        await this.server.pooled(main, async (client) => {
           for (const statement of MAIN_DDL) await client.query(statement);
         });
       })();
@@ -303,7 +303,7 @@ export class PostgresTransferStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    // connections are per operation: nothing stays open
+    await this.server.close(); // the kept connections to the maintenance and main databases
   }
 }
 
