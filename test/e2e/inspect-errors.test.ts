@@ -32,7 +32,7 @@ describe('inspect: bad input gives one clear line and the documented exit code',
   });
 
   it('unknown store word → 2', async () => {
-    expectOneLineError(await runCli(['inspect', 'postgres', '--sessions-dir', base]), 2, /Unknown session store "postgres".*local or mongo/);
+    expectOneLineError(await runCli(['inspect', 'redis', '--sessions-dir', base]), 2, /Unknown session store "redis".*local, mongo/);
   });
 
   it('mongo without a URL → 2 naming the flag and the variable', async () => {

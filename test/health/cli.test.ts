@@ -107,7 +107,7 @@ describe('health: bad thresholds', () => {
     const { env } = localEnv(extra as Record<string, string>);
     const result = await runCli(['health', '--json', ...(args as string[])], { env });
     expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
+    expect(json(result).error).toMatchObject({ code: 'usage', exitCode: 2 }); // --json: the error document
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
@@ -282,7 +282,7 @@ describe('health --server', () => {
     const server = await waha(422, { statusCode: 422, message: 'Available in Plus version' });
     const result = await runCli(['health', '--server', server.url, '--json'], {});
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
+    expect(json(result).error).toMatchObject({ exitCode: 1, message: expect.stringMatching(/answered 422/) });
     expect(result.stderr).toMatch(/^error: WAHA at http:\/\/127\.0\.0\.1:\d+\/health answered 422: this WAHA version has health checks only in Plus/);
   });
 
