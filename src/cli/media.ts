@@ -11,6 +11,9 @@ import { addHelp } from './help.js';
 import { Progress } from './progress.js';
 import { shortenEnd, shortenMiddle } from './text.js';
 import { plural } from '../util/plural.js';
+import { settingByKey } from '../config/settings.js';
+import { registerLifecycle } from './media-lifecycle.js';
+import type { MediaTableSize, PostgresMediaStore } from '../media/postgres.js';
 
 interface CommonFlags {
   session?: string[];
@@ -19,6 +22,7 @@ interface CommonFlags {
 
 interface ListFlags extends CommonFlags {
   olderThan?: string;
+  unusedFor?: string;
   largerThan?: string;
   includeDotfiles?: boolean;
 }
@@ -29,6 +33,7 @@ interface CleanFlags extends ListFlags {
   yes?: boolean;
   wait?: boolean;
   keepEmptyDirs?: boolean;
+  vacuum?: boolean;
 }
 
 interface VerifyFlags extends CommonFlags {
@@ -36,16 +41,17 @@ interface VerifyFlags extends CommonFlags {
   dryRun?: boolean;
 }
 
-const STORE_ARGUMENT = ['[store]', 'local (the media folder) or s3 (the bucket); default: --media-storage / WAHA_MEDIA_STORAGE'] as const;
+const STORE_ARGUMENT = ['[store]', 'local (the media folder), s3 (the bucket) or postgres (the media tables); default: --media-storage / WAHA_MEDIA_STORAGE'] as const;
 
 export function registerMedia(program: Command): void {
   const media = program
     .command('media')
-    .description('list, clean up and check WAHA media in the local media folder or the S3 bucket');
-  addHelp(media, 'Without a store word, the store is --media-storage / WAHA_MEDIA_STORAGE (LOCAL or S3).', [
+    .description('list, clean up and check WAHA media in the local media folder, the S3 bucket or PostgreSQL');
+  addHelp(media, 'Without a store word, the store is --media-storage / WAHA_MEDIA_STORAGE (LOCAL, S3 or POSTGRESQL).', [
     ['what is in the media folder, with totals per session', 'waha-storage media list'],
     ['delete what WAHA would have deleted by now (the media lifetime)', 'waha-storage media clean'],
     ['check the metadata of the S3 objects', 'waha-storage media verify'],
+    ['let the bucket expire media itself after 30 days', 'waha-storage media lifecycle set --older-than 30d'],
   ]);
 
   const list = media
@@ -60,7 +66,7 @@ With --json on a terminal: one document {"schemaVersion":1,"objects":[...],"summ
 With --json when stdout is NOT a terminal (piped, redirected): NDJSON, one JSON object a line, so any
 size streams: first a header {"schemaVersion":1,"type":"header",...}, then one line per object
 {"session","key","bytes","modifiedAt"}, last {"type":"summary","summary":{"count","bytes","sessions":{...}}}.
-Ages come from the file's mtime (local) or the listing's LastModified (S3).`, [
+Ages come from the file's mtime (local), the listing's LastModified (S3) or created_at, read as UTC (postgres).`, [
     ['every media file in the media folder', 'waha-storage media list local'],
     ['what is bigger than 10 MB and older than a week in S3', 'waha-storage media list s3 --larger-than 10MB --older-than 7d'],
     ['one session, as NDJSON for jq', 'waha-storage media list --session alpha --json | jq -r .key'],
@@ -77,7 +83,8 @@ Ages come from the file's mtime (local) or the listing's LastModified (S3).`, [
     .option('--dry-run', 'list and count what would be deleted; delete nothing (same totals)')
     .addOption(yesOption('on a terminal, go ahead without asking when more than --max-delete match'))
     .option('--wait', 'wait for another running clean of the same store instead of exiting 1')
-    .option('--keep-empty-dirs', 'local: keep session folders this run left empty');
+    .option('--keep-empty-dirs', 'local: keep session folders this run left empty')
+    .option('--vacuum', 'postgres: run VACUUM on the media tables this run deleted from (the space becomes reusable; only VACUUM FULL returns it to the OS)');
   addCommonOptions(clean, 's3: session prefixes listed at once (default: 8); local: one thread lists while a second one unlinks');
   addHelp(clean, `
 Deletes what is older than --older-than, by default the media lifetime (--lifetime /
@@ -88,6 +95,11 @@ is counted first; when more would go, nothing is deleted: on a terminal you are 
 run stops with exit 1 (--yes does not lift the cap without a terminal).
 One clean at a time per store: a lock file in the media folder (local) or in the system temp folder
 (S3, keyed by endpoint and bucket); a second run exits 1 unless --wait.
+postgres: the media table of each session database waha_<session namespace>_<slug>, deleted in batches
+by primary key (a row saved again or downloaded since it was listed is kept), one clean at a time per
+server (an advisory lock); after the run each table's size before and after (pg_total_relation_size):
+the space returns to the OS only after VACUUM FULL. WAHA never deletes PostgreSQL media: give
+--older-than and/or --unused-for (a row must match both when both are given).
 With --dry-run: one line per object that would go (with --json when piped: NDJSON, a header, one line per object, then the summary).
 JSON: {"schemaVersion":1,"summary":{"matched","deleted","failed","bytes","vanished","scanned"},"failures":[...]}.
 Exit codes: 0 done, 1 failed (nothing deleted, lock held, --max-delete exceeded), 2 bad usage or
@@ -95,12 +107,14 @@ configuration, 3 some objects could not be deleted (the rest were), 130 interrup
     ['what a clean would delete (one line per object), deleting nothing', 'waha-storage media clean --dry-run'],
     ['from cron: media older than 7 days, at most 10,000 objects, silent unless it fails', 'waha-storage media clean --older-than 7d --max-delete 10000 --quiet'],
     ['S3 media older than 30 days of one session', 'waha-storage media clean s3 --older-than 30d --session alpha'],
+    ['PostgreSQL media not downloaded for 14 days, then VACUUM', 'waha-storage media clean postgres --unused-for 14d --vacuum'],
   ]);
   clean.action(action<CleanFlags>(async (context, store?: string) => runClean(context, store)));
 
   const verify = media
     .command('verify')
-    .description("check the metadata WAHA writes on each S3 object (one HEAD per object); --fix repairs what the key tells")
+    .description("check the metadata WAHA writes on each S3 object (one HEAD per object) or PostgreSQL media row; --fix repairs what the key tells (S3)")
+    .argument('[store]', 's3 (the default) or postgres (the JSONB metadata of each media row)')
     .addOption(sessionOption('only this session (repeatable)'))
     .option('--fix', 'rewrite derivable metadata (CopyObject onto itself, keeping content, content type and other metadata)')
     .option('--dry-run', 'with --fix: list the fixes, change nothing')
@@ -113,12 +127,16 @@ Warnings: chat-id-missing (WAHA before 2025.1.4), file-name-docs-spelling (waha-
 instead of waha-media-filename; fixable), content-type-mismatch.
 JSON: {"schemaVersion":1,"summary":{"checked","ok","problems","errors","warnings","fixed","errorsRemaining"},
 "problems":[{"key","problem","severity","detail","fixable"}],"fixes":[{"key","set","status"}]}.
+postgres: the same keys in the JSONB metadata column (waha-created-at a JSON number there), keys printed
+as <session>/<fullpath>, plus metadata-missing (NULL or not an object); no --fix.
 Exit codes: 0 no errors (warnings allowed), 1 failed, 2 bad usage, 3 errors remain.`, [
     ['check the metadata of every object in the bucket', 'waha-storage media verify'],
     ['the fixes that --fix would make, changing nothing', 'waha-storage media verify --fix --dry-run'],
     ['repair one session', 'waha-storage media verify --session alpha --fix --yes'],
   ]);
-  verify.action(action<VerifyFlags>(async (context) => runVerify(context)));
+  verify.action(action<VerifyFlags>(async (context, store?: string) => runVerify(context, store)));
+
+  registerLifecycle(media);
 }
 
 function addFilterOptions(command: Command): void {
@@ -126,13 +144,16 @@ function addFilterOptions(command: Command): void {
     .addOption(sessionOption('only this session (repeatable)'))
     .option('--older-than <duration>', 'only objects modified at least this long ago (180s, 15m, 36h, 7d)')
     .option('--larger-than <size>', 'only objects larger than this (10MB, 1GiB)')
+    .option('--unused-for <duration>', 'postgres: only rows not downloaded for this long (last_accessed_at; never downloaded: since created_at)')
     .option('--include-dotfiles', 'local: include files and folders whose name starts with "."');
 }
 
 /** `concurrency`: what --concurrency means for this command (each says its own). */
 function addCommonOptions(command: Command, concurrency: string): void {
   command.option('--concurrency <n>', concurrency);
-  addSettingOptions(command, ['media', 's3']);
+  addSettingOptions(command, ['media', 's3', 'mediaPostgres']);
+  const namespace = settingByKey('sessionNamespace');
+  command.option(namespace.flags, `postgres: the media tables are in waha_<this>_<slug> (default: every engine's name) [env: ${namespace.env.join(', ')}]`);
   addOutputOptions(command);
 }
 
@@ -140,8 +161,9 @@ function addCommonOptions(command: Command, concurrency: string): void {
 // list
 
 async function runList({ options, config, reporter, signal, metrics }: CommandContext<ListFlags>, word?: string): Promise<void> {
-  const filter = objectFilter(options);
-  const store = await openStore(storeKind(word, config), config, options);
+  const kind = storeKind(word, config);
+  const filter = objectFilter(options, kind);
+  const store = await openStore(kind, config, options);
   try {
     await store.check();
     const { matcher } = await import('../media/store.js');
@@ -260,21 +282,28 @@ class Totals {
 async function runClean({ options, config, reporter, signal, metrics }: CommandContext<CleanFlags>, word?: string): Promise<void> {
   const kind = storeKind(word, config);
   metrics.setStore(kind);
-  const filter: ObjectFilter = { ...objectFilter(options), olderThanSeconds: cleanAge(kind, options, config) };
+  const filter: ObjectFilter = { ...objectFilter(options, kind), olderThanSeconds: cleanAge(kind, options, config) };
+  if (options.vacuum && kind !== 'postgres') throw new UsageError(`--vacuum is for PostgreSQL media (media clean postgres), not ${kind}`);
   const maxDelete = options.maxDelete === undefined ? undefined : wholeNumber('--max-delete', options.maxDelete, 0);
   const dryRun = Boolean(options.dryRun);
   const { cleanMedia, countMatches } = await import('../media/clean.js');
   const { acquireCleanLock } = await import('../media/lock.js');
   const store = await openStore(kind, config, options);
   const listFilter = { sessions: options.session, includeDotfiles: options.includeDotfiles };
-  const what = `older than ${formatDuration(filter.olderThanSeconds!)}${filter.largerThanBytes !== undefined ? ` and larger than ${formatBytes(filter.largerThanBytes)}` : ''}`;
+  const what = [
+    filter.olderThanSeconds !== undefined ? `older than ${formatDuration(filter.olderThanSeconds)}` : '',
+    filter.unusedForSeconds !== undefined ? `not downloaded for ${formatDuration(filter.unusedForSeconds)}` : '',
+    filter.largerThanBytes !== undefined ? `larger than ${formatBytes(filter.largerThanBytes)}` : '',
+  ].filter(Boolean).join(' and ');
   let release: (() => Promise<void>) | undefined;
   // a dry run lists the objects on stdout as it goes: no spinner drawn over them
   const spinner = await Progress.start(reporter, { title: `cleaning ${store.location}`, unit: dryRun ? 'match' : 'deleted', silent: dryRun && !reporter.json });
   try {
     await store.check();
     if (!dryRun) {
-      release = await acquireCleanLock(store, {
+      // PostgreSQL media: an advisory lock on the media server instead of a lock file or object
+      const lockOf = store.kind === 'postgres' ? (lockOptions: object) => (store as PostgresMediaStore).acquireLock(lockOptions) : acquireCleanLock.bind(undefined, store);
+      release = await lockOf({
         wait: options.wait, signal,
         onCompromised: (error) => reporter.warn(`the clean lock was lost (${error.message}); another run may start`),
       });
@@ -323,9 +352,12 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
       },
       onFailure: (failure) => reporter.debug(`not ${failure.key.endsWith('/') ? 'read' : 'deleted'}: ${failure.key}: ${failure.reason}`),
     });
+    const tables = store.kind === 'postgres'
+      ? await (store as PostgresMediaStore).tableSizes({ vacuum: Boolean(options.vacuum) && !dryRun && !result.interrupted })
+      : undefined;
     spinner.stop();
     // After an interrupt too: what is gone is counted exactly (batches in flight were let finish).
-    printCleanSummary(reporter, result.summary, result.failures, { ...context, interrupted: result.interrupted });
+    printCleanSummary(reporter, result.summary, result.failures, { ...context, interrupted: result.interrupted, tables });
     const { summary } = result;
     for (const status of ['scanned', 'matched', 'deleted', 'vanished', 'failed', 'unreadable'] as const) metrics.count(status, summary[status]);
     metrics.bytes(dryRun ? 'planned' : 'deleted', summary.bytes);
@@ -348,8 +380,10 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
 }
 
 /** The age to clean at: --older-than, else the lifetime; lifetime 0 means keep forever. */
-function cleanAge(kind: MediaStoreKind, options: CleanFlags, config: Config): number {
+function cleanAge(kind: MediaStoreKind, options: CleanFlags, config: Config): number | undefined {
   if (options.olderThan !== undefined) return duration('--older-than', options.olderThan);
+  // --unused-for alone is a whole policy: nothing downloaded for that long goes, whatever its age
+  if (kind === 'postgres' && options.unusedFor !== undefined) return undefined;
   const lifetime = config.media.lifetimeSeconds;
   const source = config.source('lifetime').source;
   if (lifetime === 0) {
@@ -362,6 +396,11 @@ function cleanAge(kind: MediaStoreKind, options: CleanFlags, config: Config): nu
       hint: 'pass --older-than <duration> (e.g. 30d), or set --lifetime / WHATSAPP_FILES_LIFETIME',
     });
   }
+  if (kind === 'postgres' && source === 'default') {
+    throw new UsageError('WAHA never deletes PostgreSQL media, so there is no lifetime to clean it by', {
+      hint: 'pass --older-than <duration> (e.g. 30d) and/or --unused-for <duration> (e.g. 14d), or set --lifetime / WHATSAPP_FILES_LIFETIME',
+    });
+  }
   return lifetime;
 }
 
@@ -371,6 +410,8 @@ interface CleanContext {
   location: string;
   interrupted: boolean;
   listing?: DryRunListing;
+  /** postgres: each media table's size before and after the run. */
+  tables?: MediaTableSize[];
 }
 
 interface DryRunListing {
@@ -425,6 +466,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
         scanned: summary.scanned, unreadable: summary.unreadable,
       },
       failures,
+      ...(context.tables ? { tables: context.tables } : {}),
       ...(context.listing ? { objects: context.listing.objects } : {}),
     });
     return;
@@ -443,12 +485,29 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
   ].filter(Boolean).join(', ');
   reporter.line(`${stopped}Deleted ${summary.deleted} of ${plural(summary.matched, 'object')} (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
   if (context.interrupted) reporter.line('The rest was not looked at; run the same command again to continue.');
+  if (context.tables) printTableSizes(reporter, context.tables);
+}
+
+/** PostgreSQL keeps deleted rows' space in the table file: say how big each table is now, and what gives it back. */
+function printTableSizes(reporter: Reporter, tables: readonly MediaTableSize[]): void {
+  const cleaned = tables.filter((table) => table.deleted > 0);
+  if (!cleaned.length) return;
+  reporter.table(
+    [{ header: 'session', fit: 'middle' }, { header: 'database', fit: 'middle' }, { header: 'deleted', align: 'right' }, { header: 'media table before', align: 'right' }, { header: 'after', align: 'right' }],
+    cleaned.map((table) => [table.session, table.database, table.deleted, formatBytes(table.bytesBefore), `${formatBytes(table.bytesAfter)}${table.vacuumed ? ' (vacuumed)' : ''}`]),
+  );
+  const vacuumed = cleaned.some((table) => table.vacuumed);
+  reporter.line(`PostgreSQL gives the space of deleted rows back to the operating system only after VACUUM FULL (which locks the table while it rewrites it)${vacuumed
+    ? '; VACUUM ran, so the space is reusable for new media.'
+    : '; until VACUUM runs (autovacuum, or --vacuum) it is not even reused.'}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // verify
 
-async function runVerify({ options, config, reporter, signal, metrics }: CommandContext<VerifyFlags>): Promise<void> {
+async function runVerify(context: CommandContext<VerifyFlags>, word?: string): Promise<void> {
+  const { options, config, reporter, signal, metrics } = context;
+  if (verifyKind(word, config) === 'postgres') return runVerifyPostgres(context);
   metrics.setStore('s3');
   if (options.dryRun && !options.fix) reporter.warn('--dry-run only matters with --fix; checking without changing anything');
   const concurrency = options.concurrency === undefined ? 16 : wholeNumber('--concurrency', options.concurrency, 1);
@@ -470,6 +529,31 @@ async function runVerify({ options, config, reporter, signal, metrics }: Command
     spinner.stop();
     printVerify(reporter, store.location, summary, problems, fixes, Boolean(options.dryRun));
     for (const status of ['checked', 'ok', 'errors', 'warnings', 'fixed'] as const) metrics.count(status, summary[status]);
+    if (summary.errorsRemaining > 0) process.exitCode = 3;
+  } finally {
+    spinner.stop();
+    await store.close();
+  }
+}
+
+async function runVerifyPostgres({ options, config, reporter, signal, metrics }: CommandContext<VerifyFlags>): Promise<void> {
+  metrics.setStore('postgres');
+  if (options.fix) throw new UsageError('--fix repairs S3 metadata only: media verify postgres reports and changes nothing', { hint: 'run it without --fix' });
+  const concurrency = options.concurrency === undefined ? undefined : wholeNumber('--concurrency', options.concurrency, 1);
+  const { verifyPostgresMedia } = await import('../media/postgres-verify.js');
+  const store = await openPostgres(config, concurrency);
+  const problems: VerifyProblem[] = [];
+  const spinner = await reporter.spinner(`checking ${store.location}`);
+  try {
+    await store.check();
+    const { summary } = await verifyPostgresMedia({
+      store, filter: { sessions: options.session }, now: new Date(), signal,
+      onProblem: (problem) => problems.push(problem),
+      onProgress: (s) => spinner.update(`${s.checked} checked, ${plural(s.problems, 'problem')}`),
+    });
+    spinner.stop();
+    printVerify(reporter, store.location, summary, problems, [], false);
+    for (const status of ['checked', 'ok', 'errors', 'warnings'] as const) metrics.count(status, summary[status]);
     if (summary.errorsRemaining > 0) process.exitCode = 3;
   } finally {
     spinner.stop();
@@ -504,16 +588,19 @@ function printVerify(reporter: Reporter, location: string, summary: VerifySummar
 function storeKind(word: string | undefined, config: Config): MediaStoreKind {
   if (word !== undefined) {
     const kind = word.toLowerCase();
-    if (kind === 'local' || kind === 's3') return kind;
-    throw new UsageError(`Unknown media store "${word}": use local or s3`);
+    if (kind === 'local' || kind === 's3' || kind === 'postgres') return kind;
+    if (kind === 'pg' || kind === 'postgresql') return 'postgres';
+    throw new UsageError(`Unknown media store "${word}": use local, s3 or postgres`);
   }
   const storage = config.media.storage;
-  if (storage === 'POSTGRESQL') {
-    throw new UsageError('WAHA_MEDIA_STORAGE is POSTGRESQL: media kept in PostgreSQL is not supported by waha-storage', {
-      hint: 'name the store to use instead: local or s3',
-    });
-  }
-  return storage === 'S3' ? 's3' : 'local';
+  return storage === 'S3' ? 's3' : storage === 'POSTGRESQL' ? 'postgres' : 'local';
+}
+
+/** verify checks metadata, which local files do not have: s3 unless told (or configured) postgres. */
+function verifyKind(word: string | undefined, config: Config): 's3' | 'postgres' {
+  const kind = word === undefined ? (config.media.storage === 'POSTGRESQL' ? 'postgres' : 's3') : storeKind(word, config);
+  if (kind === 'local') throw new UsageError('media verify checks the metadata WAHA writes in S3 or PostgreSQL: local media files have none', { hint: 'use s3 or postgres' });
+  return kind;
 }
 
 async function openStore(kind: MediaStoreKind, config: Config, options: CommonFlags): Promise<MediaStore> {
@@ -522,14 +609,26 @@ async function openStore(kind: MediaStoreKind, config: Config, options: CommonFl
     const { LocalMediaStore } = await import('../media/local.js');
     return new LocalMediaStore(config.media.mediaDir);
   }
+  if (kind === 'postgres') return openPostgres(config, concurrency);
   const { S3MediaStore } = await import('../media/s3.js');
   return S3MediaStore.open(config.s3, { listConcurrency: concurrency });
 }
 
-function objectFilter(options: ListFlags): ObjectFilter {
+async function openPostgres(config: Config, listConcurrency?: number): Promise<PostgresMediaStore> {
+  const { PostgresMediaStore } = await import('../media/postgres.js');
+  return PostgresMediaStore.open(config.media.postgresUrl, { sessionNamespace: config.media.sessionNamespace, listConcurrency });
+}
+
+function objectFilter(options: ListFlags, kind: MediaStoreKind): ObjectFilter {
+  if (options.unusedFor !== undefined && kind !== 'postgres') {
+    throw new UsageError(`--unused-for needs the time of each media file's last download, which only PostgreSQL media keeps (not ${kind})`, {
+      hint: 'use --older-than, or media … postgres',
+    });
+  }
   return {
     olderThanSeconds: options.olderThan === undefined ? undefined : duration('--older-than', options.olderThan),
     largerThanBytes: options.largerThan === undefined ? undefined : size('--larger-than', options.largerThan),
+    unusedForSeconds: options.unusedFor === undefined ? undefined : duration('--unused-for', options.unusedFor),
   };
 }
 

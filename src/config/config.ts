@@ -29,6 +29,10 @@ export interface MediaConfig {
   readonly mediaDir: string;
   readonly lifetimeSeconds: number;
   readonly storage: MediaStorageKind;
+  /** WAHA_MEDIA_POSTGRESQL_URL as given (read and validated when a command uses it). */
+  readonly postgresUrl?: string;
+  /** WAHA_SESSION_NAMESPACE: the media tables live in `waha_<session namespace>_<slug>`. */
+  readonly sessionNamespace?: string;
 }
 
 export interface S3Config {
@@ -131,9 +135,21 @@ export function loadConfig(options: LoadOptions): Config {
     },
     media: (): MediaConfig => {
       let lifetimeSeconds: number | undefined;
+      let postgresUrl: { value?: string } | undefined;
       return {
         mediaDir: path.resolve(cwd, text('mediaDir')!),
-        storage: parsed('mediaStorage', parseMediaStorage, 'LOCAL or S3', resolve),
+        storage: parsed('mediaStorage', parseMediaStorage, 'LOCAL, S3 or POSTGRESQL', resolve),
+        sessionNamespace: validateNamespace(text('sessionNamespace'), 'sessionNamespace', resolve),
+        // Read when a command uses it (media … postgres), so a bad URL does not stop `health` or S3 commands.
+        get postgresUrl() {
+          if (!postgresUrl) {
+            const value = secretFromFile(text('mediaPostgresUrlFile'), 'mediaPostgresUrlFile', cwd) ?? text('mediaPostgresUrl');
+            registerUrlSecrets(value);
+            if (value !== undefined) validatePostgresUrl(value, resolve, ['mediaPostgresUrl', 'mediaPostgresUrlFile']);
+            postgresUrl = { value };
+          }
+          return postgresUrl.value;
+        },
         // Validated when a command uses it (media clean), so `health` is not stopped by it.
         get lifetimeSeconds() {
           lifetimeSeconds ??= parsed('lifetime', parseDuration, 'seconds or a duration like 180s, 15m, 36h, 7d', resolve);

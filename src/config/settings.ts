@@ -4,7 +4,7 @@
  * configuration table mirrors it.
  */
 /** `general` settings (the .env file) belong to every command that reads settings. */
-export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'postgres' | 'target' | 'media' | 's3' | 'health' | 'server';
+export type SettingGroup = 'general' | 'sessions' | 'mongo' | 'postgres' | 'target' | 'media' | 'mediaPostgres' | 's3' | 'health' | 'server';
 
 export interface Setting {
   /** Property name in the parsed flags (commander's camelCase of the long flag). */
@@ -55,8 +55,12 @@ export const SETTINGS = [
     defaultValue: '/tmp/whatsapp-files', description: 'local media folder' },
   { key: 'lifetime', flags: '--lifetime <duration>', env: ['WHATSAPP_FILES_LIFETIME'], group: 'media',
     defaultValue: '180', description: 'media lifetime (seconds or 15m, 36h, 7d; 0 = keep forever)' },
-  { key: 'mediaStorage', flags: '--media-storage <LOCAL|S3>', env: ['WAHA_MEDIA_STORAGE'], group: 'media',
+  { key: 'mediaStorage', flags: '--media-storage <LOCAL|S3|POSTGRESQL>', env: ['WAHA_MEDIA_STORAGE'], group: 'media',
     defaultValue: 'LOCAL', description: 'media store used when no store word is given' },
+  { key: 'mediaPostgresUrl', flags: '--media-postgres-url <url>', env: ['WAHA_MEDIA_POSTGRESQL_URL'], group: 'mediaPostgres', secret: true,
+    description: "PostgreSQL media server URL (WAHA_MEDIA_STORAGE=POSTGRESQL: a media table in each session database; the URL's database is only the maintenance database)" },
+  { key: 'mediaPostgresUrlFile', flags: '--media-postgres-url-file <path>', env: ['WAHA_MEDIA_POSTGRESQL_URL_FILE'], group: 'mediaPostgres',
+    description: 'read the PostgreSQL media URL from this file' },
   { key: 's3Bucket', flags: '--s3-bucket <name>', env: ['WAHA_S3_BUCKET'], group: 's3', description: 'S3 bucket' },
   { key: 's3Region', flags: '--s3-region <region>', env: ['WAHA_S3_REGION'], group: 's3', description: 'S3 region' },
   { key: 's3Endpoint', flags: '--s3-endpoint <url>', env: ['WAHA_S3_ENDPOINT'], group: 's3',

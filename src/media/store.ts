@@ -3,7 +3,7 @@
  * iterator of pages so a caller never holds the whole store; deleting takes one batch at a time.
  */
 
-export type MediaStoreKind = 'local' | 's3';
+export type MediaStoreKind = 'local' | 's3' | 'postgres';
 
 export interface MediaObject {
   /** First path segment (WAHA's session name), or null for old flat files at the top level. */
@@ -12,6 +12,8 @@ export interface MediaObject {
   key: string;
   bytes: number;
   modifiedAt: Date;
+  /** PostgreSQL only: the last download (`last_accessed_at`), or the creation when never downloaded. */
+  lastUsedAt?: Date;
 }
 
 export interface ListFilter {
@@ -67,13 +69,17 @@ export interface ObjectFilter {
   olderThanSeconds?: number;
   /** Bytes: only objects strictly larger. */
   largerThanBytes?: number;
+  /** Seconds: only objects not downloaded for this long (stores that know `lastUsedAt`: PostgreSQL). */
+  unusedForSeconds?: number;
 }
 
 export function matcher(filter: ObjectFilter, now: Date): (object: MediaObject) => boolean {
   const cutoff = filter.olderThanSeconds === undefined ? undefined : now.getTime() - filter.olderThanSeconds * 1000;
   const minBytes = filter.largerThanBytes;
+  const unusedCutoff = filter.unusedForSeconds === undefined ? undefined : now.getTime() - filter.unusedForSeconds * 1000;
   return (object) =>
-    (cutoff === undefined || object.modifiedAt.getTime() <= cutoff) && (minBytes === undefined || object.bytes > minBytes);
+    (cutoff === undefined || object.modifiedAt.getTime() <= cutoff) && (minBytes === undefined || object.bytes > minBytes)
+    && (unusedCutoff === undefined || (object.lastUsedAt ?? object.modifiedAt).getTime() <= unusedCutoff);
 }
 
 /** The first path segment when the key has one, else null (a flat, session-less file). */

@@ -21,6 +21,7 @@ export const METADATA = {
 
 export type ProblemCode =
   | 'key-layout'
+  | 'metadata-missing'
   | 'session-missing'
   | 'session-mismatch'
   | 'message-id-missing'
