@@ -1,11 +1,13 @@
 import type { TestProject } from 'vitest/node';
-import { startMongo, startPostgres, startS3, type RunningServer } from './servers.js';
+import { startMongo, startMoto, startPostgres, startS3, type RunningServer } from './servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUrl: string;
     s3Endpoint: string;
     s3Directory: string;
+    /** moto's S3 server (stores lifecycle configurations; never runs them): `media lifecycle` tests. */
+    motoEndpoint: string;
     /** A superuser URL (with a password) of a real PostgreSQL server, `?sslmode=disable`. */
     postgresUrl: string;
   }
@@ -14,6 +16,9 @@ declare module 'vitest' {
 const running: RunningServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
+  // started alongside the others (Python starts slowly); stopped with them whatever fails
+  const moto = startMoto().then((server) => { running.push(server); return server; });
+  moto.catch(() => undefined);
   try {
     const [mongo, s3, postgres] = await Promise.allSettled([startMongo(), startS3(), startPostgres()]).then((results) => {
       for (const result of results) if (result.status === 'fulfilled') running.push(result.value);
@@ -22,11 +27,13 @@ export async function setup(project: TestProject): Promise<void> {
       return results.map((result) => (result as PromiseFulfilledResult<RunningServer>).value) as [RunningServer, RunningServer & { directory?: string }, RunningServer];
     });
     process.stderr.write(`[test servers] MongoDB: ${mongo.description} at ${mongo.url}; S3: ${s3.description} at ${s3.url}; PostgreSQL: ${postgres.description}\n`);
+    project.provide('motoEndpoint', (await moto).url);
     project.provide('postgresUrl', postgres.url);
     project.provide('mongoUrl', mongo.url);
     project.provide('s3Endpoint', s3.url);
     project.provide('s3Directory', s3.directory ?? '');
   } catch (error) {
+    await moto.catch(() => undefined);
     await teardown();
     throw new Error(`The test servers could not be started: ${(error as Error).message}`);
   }

@@ -235,3 +235,29 @@ async function waitForPostgres(url: string, child: ChildProcess, timeoutMs = 60_
   }
   throw new Error(`no answer within ${timeoutMs / 1000}s (${(last as Error)?.message})`);
 }
+
+const MOTO_VERSION = '5.2.5';
+
+/**
+ * moto's S3 server, for `media lifecycle`: s3rver and versitygw do not implement lifecycle rules;
+ * moto stores and returns lifecycle configurations (it never runs them, so tests read rules back).
+ * WAHA_STORAGE_TEST_MOTO_ENDPOINT, else `moto_server` on PATH (`pip install "moto[server]==5.2.5"`,
+ * which .ci/run does), else the run fails. Any access key is accepted.
+ */
+export async function startMoto(): Promise<RunningServer> {
+  const given = process.env.WAHA_STORAGE_TEST_MOTO_ENDPOINT;
+  if (given) return { url: given, description: 'WAHA_STORAGE_TEST_MOTO_ENDPOINT', stop: async () => {} };
+  const binary = onPath('moto_server');
+  if (!binary) throw new Error(`No moto server for the media lifecycle tests: pip install "moto[server]==${MOTO_VERSION}" (.ci/run does), or set WAHA_STORAGE_TEST_MOTO_ENDPOINT`);
+  const port = await freePort();
+  const child = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => { stderr = (stderr + chunk).slice(-2000); });
+  try {
+    await waitForPort(port, child, 'moto_server', 60_000);
+  } catch (error) {
+    await stopper(child)();
+    throw new Error(`${(error as Error).message}\n${stderr}`);
+  }
+  return { url: `http://127.0.0.1:${port}`, description: `moto (${binary})`, stop: stopper(child) };
+}
