@@ -44,6 +44,8 @@ export interface CleanSummary {
   unreadable: number;
   /** Bytes deleted (dry run: bytes that would be deleted). */
   bytes: number;
+  /** Requests to the store that needed a retry during the run (stores that retry: S3). */
+  retried?: number;
 }
 
 export interface CleanResult {
@@ -134,5 +136,6 @@ export async function cleanMedia(options: CleanOptions): Promise<CleanResult> {
   if (batch.length && !interrupted) await dispatch(batch);
   await Promise.all(inFlight);
   if (!dryRun) await store.finishDeleting?.({ keepEmptyDirs: options.keepEmptyDirs ?? false });
+  summary.retried = store.requestsRetried?.() ?? 0;
   return { summary, failures, interrupted };
 }

@@ -12,7 +12,20 @@ export interface S3Target {
   client: S3Client;
   bucket: string;
   checksum: ChecksumMode;
+  /** Requests that needed more than one attempt, and the extra attempts they took (counted as they end). */
+  readonly retries: RetryCount;
 }
+
+export interface RetryCount {
+  requests: number;
+  attempts: number;
+}
+
+/**
+ * Throttling (503 SlowDown), 500/502/503/504, timeouts and dropped connections are retried by the
+ * SDK with backoff; adaptive mode also slows the client down while the service throttles it.
+ */
+export const S3_MAX_ATTEMPTS = 8;
 
 /** The checksum mode in effect: explicit, else WHEN_REQUIRED off AWS, else the SDK default. */
 export function checksumModeFor(config: S3Config): ChecksumMode {
@@ -42,7 +55,7 @@ export function missingS3Setting(config: S3Config): string | undefined {
   return undefined;
 }
 
-export async function createS3Target(config: S3Config, options: { maxAttempts?: number } = {}): Promise<S3Target> {
+export async function createS3Target(config: S3Config, options: { maxAttempts?: number; retryMode?: 'standard' | 'adaptive' } = {}): Promise<S3Target> {
   const missing = missingS3Setting(config);
   if (missing) throw new UsageError(`S3 is not configured: set ${missing}`, { hint: 'the same variables the WAHA server uses', code: 'missing-setting' });
   // The SDK's Node 22 notice is for developers, not for an operator's terminal or cron mail.
@@ -56,7 +69,34 @@ export async function createS3Target(config: S3Config, options: { maxAttempts?: 
     credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
     requestChecksumCalculation: checksum,
     responseChecksumValidation: checksum,
-    maxAttempts: options.maxAttempts ?? 3,
+    maxAttempts: options.maxAttempts ?? S3_MAX_ATTEMPTS,
+    retryMode: options.retryMode ?? 'adaptive',
   });
-  return { client, bucket: config.bucket!, checksum };
+  const retries: RetryCount = { requests: 0, attempts: 0 };
+  countRetries(client, retries);
+  return { client, bucket: config.bucket!, checksum, retries };
+}
+
+/** Outside the retry loop: each command's final `$metadata.attempts`, success or failure. */
+function countRetries(client: S3Client, retries: RetryCount): void {
+  const count = (metadata: { attempts?: number } | undefined) => {
+    const extra = (metadata?.attempts ?? 1) - 1;
+    if (extra > 0) {
+      retries.requests++;
+      retries.attempts += extra;
+    }
+  };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        const result = await next(args);
+        count((result.output as { $metadata?: { attempts?: number } }).$metadata);
+        return result;
+      } catch (error) {
+        count((error as { $metadata?: { attempts?: number } }).$metadata);
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'wahaStorageRetryCount', priority: 'high' },
+  );
 }

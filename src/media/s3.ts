@@ -1,7 +1,8 @@
 /**
  * The S3 media bucket: keys `<session>/<messageId>.<ext>`. Listing streams ListObjectsV2 pages
  * (1,000 keys), one prefix per session, several prefixes at once; ages come from LastModified in
- * the listing, never from a request per object. Deletes go in quiet DeleteObjects batches.
+ * the listing, never from a request per object. Deletes go in quiet DeleteObjects batches. The
+ * tool's own lock objects (under LOCK_PREFIX) are never listed as media.
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -12,6 +13,8 @@ import { createS3Target, type S3Target } from './s3-client.js';
 import { sessionOfKey, type DeleteFailure, type DeleteOutcome, type ListFilter, type MediaObject, type MediaStore } from './store.js';
 
 export const S3_PAGE_SIZE = 1000;
+/** Where the cross-host clean lock lives in the bucket (see s3-lock.ts); not media. */
+export const LOCK_PREFIX = 'waha-storage-locks/';
 
 export interface S3StoreOptions {
   /** Prefixes listed at once. */
@@ -24,7 +27,7 @@ export class S3MediaStore implements MediaStore {
   readonly lockKey: string;
   private readonly listConcurrency: number;
 
-  private constructor(readonly target: S3Target, private readonly endpoint: string, options: S3StoreOptions) {
+  private constructor(readonly target: S3Target, readonly endpoint: string, options: S3StoreOptions) {
     this.location = `s3://${target.bucket}`;
     this.lockKey = `${endpoint}|${target.bucket}`;
     this.listConcurrency = options.listConcurrency ?? 8;
@@ -44,11 +47,22 @@ export class S3MediaStore implements MediaStore {
     return this.target.bucket;
   }
 
+  /** Requests that needed a retry so far (SDK retries, and DeleteObjects re-sent for failed keys). */
+  requestsRetried(): number {
+    return this.target.retries.requests;
+  }
+
   async check(): Promise<void> {
-    const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
+    const { HeadBucketCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
+      // A HEAD answer has no body: a bare 404 may also be an unknown access key (versitygw), so ask
+      // again with a request whose error says which.
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        const again = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 })).then(() => error, (listError: unknown) => listError);
+        throw describeS3Failure(again, this.bucket, this.endpoint);
+      }
       throw describeS3Failure(error, this.bucket, this.endpoint);
     }
   }
@@ -56,14 +70,15 @@ export class S3MediaStore implements MediaStore {
   async *list(filter: ListFilter): AsyncIterable<MediaObject[]> {
     try {
       if (filter.sessions?.length) {
-        yield* mergePages(filter.sessions.map((session) => () => this.listPrefix(`${session}/`)), this.listConcurrency);
+        const sessions = filter.sessions.filter((session) => `${session}/` !== LOCK_PREFIX);
+        yield* mergePages(sessions.map((session) => () => this.listPrefix(`${session}/`)), this.listConcurrency);
         return;
       }
       // One delimited listing finds the session prefixes (and old flat keys); then each prefix is
       // listed on its own so several can be read at once.
       const prefixes: string[] = [];
       yield* this.listPrefix('', prefixes);
-      yield* mergePages(prefixes.map((prefix) => () => this.listPrefix(prefix)), this.listConcurrency);
+      yield* mergePages(prefixes.filter((prefix) => prefix !== LOCK_PREFIX).map((prefix) => () => this.listPrefix(prefix)), this.listConcurrency);
     } catch (error) {
       throw describeS3Failure(error, this.bucket, this.endpoint);
     }
@@ -74,6 +89,8 @@ export class S3MediaStore implements MediaStore {
     // Per-key errors come back inside an HTTP 200, which the SDK does not retry: retry them once.
     if (failures.size) {
       await new Promise((resolve) => setTimeout(resolve, 200));
+      this.target.retries.requests++;
+      this.target.retries.attempts++;
       failures = await this.deleteKeys([...failures.keys()]);
     }
     const failed: DeleteFailure[] = [];
@@ -177,7 +194,8 @@ export function describeS3Failure(error: unknown, bucket: string, endpoint: stri
       hint: 'check --s3-bucket / WAHA_S3_BUCKET and --s3-endpoint / WAHA_S3_ENDPOINT', cause: error,
     });
   }
-  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'InvalidToken', 'ExpiredToken'].includes(name) || status === 403) {
+  // (XAdminUserNotFound: versitygw's 404 for an unknown access key)
+  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'InvalidToken', 'ExpiredToken', 'XAdminUserNotFound'].includes(name) || status === 403) {
     return new OperationError(`S3 at ${where} refused the credentials for bucket "${bucket}" (${name || status})`, {
       hint: 'check WAHA_S3_ACCESS_KEY_ID and WAHA_S3_SECRET_ACCESS_KEY (and the key\'s permissions)', cause: error,
     });

@@ -60,6 +60,8 @@ export interface MediaStore {
   /** Called once after a clean finished deleting (local: remove folders left empty). */
   finishDeleting?(options: { keepEmptyDirs: boolean }): Promise<void>;
   stat(key: string): Promise<MediaObject | undefined>;
+  /** Requests that needed a retry since the store was opened (S3: throttling, 5xx, dropped connections). */
+  requestsRetried?(): number;
   close(): Promise<void>;
 }
 

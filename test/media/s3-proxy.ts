@@ -1,7 +1,9 @@
 /**
- * A tiny HTTP proxy in front of s3rver: counts and records the requests a client sends, and can
- * rewrite a response (e.g. to make DeleteObjects report a per-key error, which s3rver never does).
- * Used by the tests and by the benchmarks (request counts).
+ * A tiny HTTP proxy in front of an S3 test server: counts and records the requests a client sends,
+ * can rewrite a response (e.g. to make DeleteObjects report a per-key error, which s3rver never
+ * does), delay requests, and inject faults from a seeded random sequence: 503 SlowDown answers and
+ * dropped connections (before the request reaches the server, or after it was carried out, so the
+ * client retries something already done). Used by the tests and by the benchmarks (request counts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +13,17 @@ export interface RecordedRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** What the proxy did: passed it on, answered 503 itself, dropped it before or after the server saw it. */
+  fate?: 'forwarded' | 'unavailable' | 'dropped-before' | 'dropped-after';
+}
+
+export interface FaultOptions {
+  /** Seed of the random sequence (same seed, same sequence of decisions). */
+  seed: number;
+  /** Share of requests answered 503 SlowDown without reaching the server (e.g. 0.3). */
+  unavailable?: number;
+  /** Share of requests whose connection is dropped (e.g. 0.1): half before, half after the server answered. */
+  drop?: number;
 }
 
 export interface ProxyOptions {
@@ -18,17 +31,26 @@ export interface ProxyOptions {
   rewrite?: (request: RecordedRequest, status: number, body: string) => { status?: number; body: string } | undefined;
   /** Keep request bodies (tests); benchmarks turn it off. */
   keepBodies?: boolean;
+  /** Milliseconds to hold a request before passing it on. */
+  delay?: (request: RecordedRequest) => number;
+  faults?: FaultOptions;
 }
 
 export interface S3Proxy {
   url: string;
   requests: RecordedRequest[];
-  count(kind?: 'list' | 'deleteObjects' | 'deleteObject' | 'head' | 'other'): number;
+  count(kind?: RequestKind): number;
+  /** Faults injected so far. */
+  injected: { unavailable: number; dropped: number };
   close(): Promise<void>;
 }
 
-export function requestKind(request: Pick<RecordedRequest, 'method' | 'url'>): 'list' | 'deleteObjects' | 'deleteObject' | 'head' | 'other' {
+/** `lock`: any request on the tool's lock objects (under waha-storage-locks/). */
+export type RequestKind = 'list' | 'deleteObjects' | 'deleteObject' | 'head' | 'lock' | 'other';
+
+export function requestKind(request: Pick<RecordedRequest, 'method' | 'url'>): RequestKind {
   const url = new URL(request.url, 'http://x');
+  if (url.pathname.includes('/waha-storage-locks/')) return 'lock';
   if (request.method === 'POST' && url.searchParams.has('delete')) return 'deleteObjects';
   if (request.method === 'DELETE') return 'deleteObject';
   if (request.method === 'HEAD') return 'head';
@@ -37,9 +59,41 @@ export function requestKind(request: Pick<RecordedRequest, 'method' | 'url'>): '
   return 'other';
 }
 
+/** Keys named in a DeleteObjects request body (XML-escaped as sent). */
+export function deletedKeys(request: RecordedRequest): string[] {
+  return [...request.body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((match) => match[1]!);
+}
+
+/** mulberry32: a small seeded generator, so a fault sequence can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SLOW_DOWN = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>FAULT</RequestId></Error>';
+
 export async function startS3Proxy(target: string, options: ProxyOptions = {}): Promise<S3Proxy> {
   const upstream = new URL(target);
   const requests: RecordedRequest[] = [];
+  const injected = { unavailable: 0, dropped: 0 };
+  const random = options.faults ? seeded(options.faults.seed) : undefined;
+  /** One decision per request, drawn in arrival order. */
+  const decide = (): RecordedRequest['fate'] => {
+    if (!random || !options.faults) return 'forwarded';
+    const roll = random();
+    const unavailable = options.faults.unavailable ?? 0;
+    const drop = options.faults.drop ?? 0;
+    if (roll < unavailable) return 'unavailable';
+    if (roll < unavailable + drop / 2) return 'dropped-before';
+    if (roll < unavailable + drop) return 'dropped-after';
+    return 'forwarded';
+  };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
@@ -51,13 +105,30 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
         body: options.keepBodies === false ? '' : body.toString('utf8'),
       };
       requests.push(record);
-      const forward = http.request({
+      record.fate = decide();
+      if (record.fate === 'unavailable') {
+        injected.unavailable++;
+        outgoing.writeHead(503, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(SLOW_DOWN)) });
+        outgoing.end(SLOW_DOWN);
+        return;
+      }
+      if (record.fate === 'dropped-before') {
+        injected.dropped++;
+        incoming.socket.destroy();
+        return;
+      }
+      const forward = () => http.request({
         host: upstream.hostname, port: upstream.port, method: record.method, path: record.url, agent,
-        headers: { ...incoming.headers, host: upstream.host },
+        headers: incoming.headers, // the Host header as signed (versitygw checks the signature over it)
       }, (response) => {
         const parts: Buffer[] = [];
         response.on('data', (chunk: Buffer) => parts.push(chunk));
         response.on('end', () => {
+          if (record.fate === 'dropped-after') {
+            injected.dropped++;
+            incoming.socket.destroy();
+            return;
+          }
           let responseBody = Buffer.concat(parts);
           let status = response.statusCode ?? 500;
           const headers = { ...response.headers };
@@ -72,11 +143,17 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
           outgoing.end(responseBody);
         });
       });
-      forward.on('error', (error) => {
-        outgoing.writeHead(502);
-        outgoing.end(String(error));
-      });
-      forward.end(body);
+      const send = () => {
+        const request = forward();
+        request.on('error', (error) => {
+          outgoing.writeHead(502);
+          outgoing.end(String(error));
+        });
+        request.end(body);
+      };
+      const wait = options.delay?.(record) ?? 0;
+      if (wait > 0) setTimeout(send, wait);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -84,6 +161,7 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    injected,
     count: (kind) => (kind ? requests.filter((request) => requestKind(request) === kind).length : requests.length),
     close: () => new Promise((resolve) => {
       agent.destroy();

@@ -1,14 +1,32 @@
-/** Builds media fixtures: a local media folder and objects in s3rver, with chosen ages. */
+/** Builds media fixtures: a local media folder and objects in an S3 test server (s3rver, versitygw), with chosen ages. */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
+import { inject } from 'vitest';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 export const DAY = 86_400_000;
+
+/** One of the two S3 test servers, and the folder its objects live in (for ageing them). */
+export interface S3TestServer {
+  name: 's3rver' | 'versitygw';
+  endpoint: string;
+  directory: string;
+  /** Whether it honours conditional writes (If-None-Match / If-Match). */
+  conditionalWrites: boolean;
+}
+
+/** Both S3 servers the global setup started, for describe.each. */
+export function s3Servers(): S3TestServer[] {
+  return [
+    { name: 's3rver', endpoint: inject('s3Endpoint'), directory: inject('s3Directory'), conditionalWrites: false },
+    { name: 'versitygw', endpoint: inject('versitygwEndpoint'), directory: inject('versitygwDirectory'), conditionalWrites: true },
+  ];
+}
 
 export function tempDir(prefix = 'waha-media-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -47,8 +65,11 @@ export interface SeedObject {
   modifiedAt?: Date;
 }
 
-/** Puts the objects, then ages them through s3rver's files (its LastModified is their mtime). */
-export async function putObjects(client: S3Client, s3Directory: string, bucket: string, objects: SeedObject[], concurrency = 32): Promise<void> {
+/**
+ * Puts the objects, then ages them through the server's files (LastModified is their mtime).
+ * `server`: an S3TestServer, or s3rver's directory.
+ */
+export async function putObjects(client: S3Client, server: string | S3TestServer, bucket: string, objects: SeedObject[], concurrency = 32): Promise<void> {
   const limit = pLimit(concurrency);
   await Promise.all(objects.map((object) => limit(async () => {
     await client.send(new PutObjectCommand({
@@ -58,11 +79,14 @@ export async function putObjects(client: S3Client, s3Directory: string, bucket: 
   })));
   // s3rver answers a PUT before its write stream has closed; age the files once they are written.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  for (const object of objects) if (object.modifiedAt) ageObject(s3Directory, bucket, object.key, object.modifiedAt);
+  for (const object of objects) if (object.modifiedAt) ageObject(server, bucket, object.key, object.modifiedAt);
 }
 
-export function ageObject(s3Directory: string, bucket: string, key: string, modifiedAt: Date): void {
-  const file = path.join(s3Directory, bucket, `${key}._S3rver_object`);
+/** s3rver keeps `<key>._S3rver_object`; versitygw's posix backend the object as the file `<key>`. */
+export function ageObject(server: string | S3TestServer, bucket: string, key: string, modifiedAt: Date): void {
+  const file = typeof server === 'string' || server.name === 's3rver'
+    ? path.join(typeof server === 'string' ? server : server.directory, bucket, `${key}._S3rver_object`)
+    : path.join(server.directory, bucket, key);
   utimesSync(file, modifiedAt, modifiedAt);
 }
 

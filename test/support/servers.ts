@@ -2,7 +2,9 @@
  * Starts the real servers the suite talks to: a MongoDB wire server and an S3 server.
  * MongoDB: WAHA_STORAGE_TEST_MONGO_URL, else `mongod`/`ferretdb` on PATH or in .cache/bin, else
  * FerretDB built into .cache/bin with Go, else mongodb-memory-server.
- * S3: WAHA_STORAGE_TEST_S3_ENDPOINT, else s3rver in a child process with --openssl-legacy-provider.
+ * S3: WAHA_STORAGE_TEST_S3_ENDPOINT, else s3rver in a child process with --openssl-legacy-provider;
+ * and a second, independent S3 server: versitygw (posix backend), from .cache/bin or PATH, else
+ * built there with Go.
  * A server that cannot be started fails the run; nothing is skipped silently.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,6 +18,10 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const CACHE_BIN = path.join(ROOT, '.cache', 'bin');
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 const FERRETDB_VERSION = 'v1.24.2';
+const VERSITYGW_MODULE = 'github.com/versity/versitygw/cmd/versitygw';
+const VERSITYGW_VERSION = 'v1.8.0';
+/** The same keys as s3rver's, so one client and one set of variables fit both servers. */
+export const TEST_S3_KEY = 'S3RVER';
 
 export interface RunningServer {
   url: string;
@@ -155,6 +161,41 @@ export async function startS3(): Promise<RunningServer & { directory?: string }>
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
   return { url: `http://127.0.0.1:${port}`, description: 's3rver (child process)', directory, stop: stopper(child, directory) };
+}
+
+/** Builds versitygw into .cache/bin (`go install`, static: CGO_ENABLED=0). */
+function installVersitygw(): string {
+  if (!onPath('go')) throw new Error(`No versitygw for the tests: put versitygw ${VERSITYGW_VERSION} on PATH or in ${CACHE_BIN}, or install Go (it is then built automatically)`);
+  process.stderr.write(`[test servers] building versitygw ${VERSITYGW_VERSION} into ${CACHE_BIN} (first run only)\n`);
+  const build = spawnSync('go', ['install', `${VERSITYGW_MODULE}@${VERSITYGW_VERSION}`], {
+    env: { ...process.env, GOBIN: CACHE_BIN, CGO_ENABLED: '0' }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (build.status !== 0) throw new Error(`building versitygw failed with code ${build.status}`);
+  return path.join(CACHE_BIN, 'versitygw');
+}
+
+/**
+ * versitygw with its posix backend: bucket `b`, key `k` is the file `<directory>/b/k` (its mtime is
+ * LastModified); metadata in a sidecar folder, so no extended attributes are needed.
+ */
+export async function startVersitygw(): Promise<RunningServer & { directory: string }> {
+  const binary = onPath('versitygw') ?? installVersitygw();
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'waha-storage-versitygw-'));
+  const directory = path.join(dataDir, 'root');
+  const sidecar = path.join(dataDir, 'meta');
+  spawnSync('mkdir', ['-p', directory, sidecar]);
+  const child = spawn(binary, ['--port', `127.0.0.1:${port}`, 'posix', '--sidecar', sidecar, directory], {
+    env: { ...process.env, ROOT_ACCESS_KEY: TEST_S3_KEY, ROOT_SECRET_KEY: TEST_S3_KEY }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => { stderr = (stderr + chunk).slice(-2000); });
+  try {
+    await waitForPort(port, child, 'versitygw', 30_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${stderr}`);
+  }
+  return { url: `http://127.0.0.1:${port}`, description: `versitygw (${binary})`, directory, stop: stopper(child, dataDir) };
 }
 
 const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
