@@ -14,6 +14,8 @@ import { plural } from '../util/plural.js';
 import { settingByKey } from '../config/settings.js';
 import { registerLifecycle } from './media-lifecycle.js';
 import type { MediaTableSize, PostgresMediaStore } from '../media/postgres.js';
+/** Rows per DELETE of PostgreSQL media (S3's DeleteObjects takes at most 1,000 keys; the default). */
+const POSTGRES_BATCH_SIZE = 5000;
 
 interface CommonFlags {
   session?: string[];
@@ -93,19 +95,15 @@ is given; for S3 (where WAHA itself never deletes) the lifetime must be set expl
 No question is asked, on a terminal or not: a cleanup by age is routine. With --max-delete, the store
 is counted first; when more would go, nothing is deleted: on a terminal you are asked, otherwise the
 run stops with exit 1 (--yes does not lift the cap without a terminal).
-One clean at a time per store: a lock file in the media folder (local); for S3 a lock object in the
-bucket (waha-storage-locks/, a conditional put, renewed while the run lasts, taken over after 2 min
-without renewal), so it holds across hosts; a server that ignores conditional writes gets a lock file
-in the system temp folder instead (one host only: said on stderr). A second run exits 1 naming the
-holder (host, pid) unless --wait. S3 throttling, 5xx and dropped connections are retried with backoff;
-the summary says how many requests were retried.
+One clean at a time per store: a lock file in the media folder (local) or in the system temp folder
+(S3, keyed by endpoint and bucket); a second run exits 1 unless --wait.
 postgres: the media table of each session database waha_<session namespace>_<slug>, deleted in batches
 by primary key (a row saved again or downloaded since it was listed is kept), one clean at a time per
 server (an advisory lock); after the run each table's size before and after (pg_total_relation_size):
 the space returns to the OS only after VACUUM FULL. WAHA never deletes PostgreSQL media: give
 --older-than and/or --unused-for (a row must match both when both are given).
 With --dry-run: one line per object that would go (with --json when piped: NDJSON, a header, one line per object, then the summary).
-JSON: {"schemaVersion":1,"summary":{"matched","deleted","failed","bytes","vanished","scanned","retried"},"failures":[...]}.
+JSON: {"schemaVersion":1,"summary":{"matched","deleted","failed","bytes","vanished","scanned"},"failures":[...]}.
 Exit codes: 0 done, 1 failed (nothing deleted, lock held, --max-delete exceeded), 2 bad usage or
 configuration, 3 some objects could not be deleted (the rest were), 130 interrupted.`, [
     ['what a clean would delete (one line per object), deleting nothing', 'waha-storage media clean --dry-run'],
@@ -310,7 +308,6 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
       release = await lockOf({
         wait: options.wait, signal,
         onCompromised: (error) => reporter.warn(`the clean lock was lost (${error.message}); another run may start`),
-        onNotice: (message) => reporter.warn(message),
       });
     }
     const now = new Date();
@@ -349,6 +346,8 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
     const result = await cleanMedia({
       store, filter: listFilter, match: filter, now, dryRun, limit, keepEmptyDirs: options.keepEmptyDirs, signal,
       parallelBatches: 4,
+      // a PostgreSQL DELETE of 5,000 rows by primary key is one cheap statement; S3 takes at most 1,000 keys
+      batchSize: store.kind === 'postgres' ? POSTGRES_BATCH_SIZE : undefined,
       onMatch: listing?.object,
       onProgress: (p) => {
         listing?.flush();
@@ -456,7 +455,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
   if (reporter.json && context.listing?.ndjson) {
     reporter.ndjson({
       type: 'summary', dryRun: true, interrupted: context.interrupted,
-      summary: { matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished, scanned: summary.scanned, unreadable: summary.unreadable, retried: summary.retried ?? 0 },
+      summary: { matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished, scanned: summary.scanned, unreadable: summary.unreadable },
       failures,
     });
     return;
@@ -468,7 +467,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
       location: context.location,
       summary: {
         matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished,
-        scanned: summary.scanned, unreadable: summary.unreadable, retried: summary.retried ?? 0,
+        scanned: summary.scanned, unreadable: summary.unreadable,
       },
       failures,
       ...(context.tables ? { tables: context.tables } : {}),
@@ -487,7 +486,6 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
   const extra = [
     scanned, summary.vanished ? `${summary.vanished} already gone` : '', summary.failed ? `${summary.failed} failed` : '',
     summary.unreadable ? `${plural(summary.unreadable, 'folder')} unreadable` : '',
-    summary.retried ? `${plural(summary.retried, 'request')} retried` : '',
   ].filter(Boolean).join(', ');
   reporter.line(`${stopped}Deleted ${summary.deleted} of ${plural(summary.matched, 'object')} (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
   if (context.interrupted) reporter.line('The rest was not looked at; run the same command again to continue.');
@@ -533,7 +531,7 @@ async function runVerify(context: CommandContext<VerifyFlags>, word?: string): P
       onProgress: (s) => spinner.update(`${s.checked} checked, ${plural(s.problems, 'problem')}, ${s.fixed} fixed`),
     });
     spinner.stop();
-    printVerify(reporter, store.location, { ...summary, retried: store.requestsRetried() }, problems, fixes, Boolean(options.dryRun));
+    printVerify(reporter, store.location, summary, problems, fixes, Boolean(options.dryRun));
     for (const status of ['checked', 'ok', 'errors', 'warnings', 'fixed'] as const) metrics.count(status, summary[status]);
     if (summary.errorsRemaining > 0) process.exitCode = 3;
   } finally {
@@ -558,7 +556,7 @@ async function runVerifyPostgres({ options, config, reporter, signal, metrics }:
       onProgress: (s) => spinner.update(`${s.checked} checked, ${plural(s.problems, 'problem')}`),
     });
     spinner.stop();
-    printVerify(reporter, store.location, { ...summary, retried: 0 }, problems, [], false);
+    printVerify(reporter, store.location, summary, problems, [], false);
     for (const status of ['checked', 'ok', 'errors', 'warnings'] as const) metrics.count(status, summary[status]);
     if (summary.errorsRemaining > 0) process.exitCode = 3;
   } finally {
@@ -567,7 +565,7 @@ async function runVerifyPostgres({ options, config, reporter, signal, metrics }:
   }
 }
 
-function printVerify(reporter: Reporter, location: string, summary: VerifySummary & { retried: number }, problems: VerifyProblem[], fixes: VerifyFix[], dryRun: boolean): void {
+function printVerify(reporter: Reporter, location: string, summary: VerifySummary, problems: VerifyProblem[], fixes: VerifyFix[], dryRun: boolean): void {
   if (reporter.json) {
     reporter.document({ location, summary, problems, fixes });
     return;
@@ -585,8 +583,7 @@ function printVerify(reporter: Reporter, location: string, summary: VerifySummar
   }
   reporter.line(`Checked ${plural(summary.checked, 'object')} in ${location}: ${summary.ok} ok, ${plural(summary.errors, 'error')}, ${plural(summary.warnings, 'warning')}` +
     `${fixes.length ? `, ${summary.fixed} fixed${dryRun ? ` (dry run: ${plural(fixes.length, 'fix')} planned)` : ''}` : ''}` +
-    `${summary.errorsRemaining ? `; ${plural(summary.errorsRemaining, 'error')} ${summary.errorsRemaining === 1 ? 'remains' : 'remain'}` : ''}` +
-    `${summary.retried ? ` (${plural(summary.retried, 'request')} retried)` : ''}.`);
+    `${summary.errorsRemaining ? `; ${plural(summary.errorsRemaining, 'error')} ${summary.errorsRemaining === 1 ? 'remains' : 'remain'}` : ''}.`);
 }
 
 // ---------------------------------------------------------------------------------------------

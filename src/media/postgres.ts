@@ -17,7 +17,7 @@ import { PostgresServer, quoteIdent } from '../util/postgres.js';
 import { mergePages } from './pages.js';
 import type { DeleteFailure, DeleteOutcome, ListFilter, MediaObject, MediaStore } from './store.js';
 
-export const POSTGRES_PAGE_SIZE = 1000;
+export const POSTGRES_PAGE_SIZE = 5000;
 const URL_SETTING = '--media-postgres-url / WAHA_MEDIA_POSTGRESQL_URL';
 
 /** One row as listed: where it lives, and the values a delete checks again. */

@@ -263,13 +263,13 @@ describe('media (local) bad input', () => {
     expect(files(dir)).toEqual(['private/s/old.jpg']);
   });
 
-  it('an unknown store word and WAHA_MEDIA_STORAGE=POSTGRESQL are exit 2', async () => {
+  it('an unknown store word, and WAHA_MEDIA_STORAGE=POSTGRESQL without its URL, are exit 2', async () => {
     const word = await runCli(['media', 'list', 'ftp'], {});
     expect(word.code).toBe(2);
-    expect(word.stderr).toMatch(/Unknown media store "ftp": use local or s3/);
-    const psql = await runCli(['media', 'clean'], { env: { WAHA_MEDIA_STORAGE: 'POSTGRESQL' } });
+    expect(word.stderr).toMatch(/Unknown media store "ftp": use local, s3 or postgres/);
+    const psql = await runCli(['media', 'clean', '--older-than', '1d'], { env: { WAHA_MEDIA_STORAGE: 'POSTGRESQL' } });
     expect(psql.code).toBe(2);
-    expect(psql.stderr).toMatch(/POSTGRESQL.*not supported/);
+    expect(psql.stderr).toMatch(/PostgreSQL media is not configured: set --media-postgres-url \/ WAHA_MEDIA_POSTGRESQL_URL/);
   });
 });
 
