@@ -74,7 +74,49 @@ export async function createS3Target(config: S3Config, options: { maxAttempts?: 
   });
   const retries: RetryCount = { requests: 0, attempts: 0 };
   countRetries(client, retries);
+  keepRetrying(client, options.maxAttempts ?? S3_MAX_ATTEMPTS);
   return { client, bucket: config.bucket!, checksum, retries };
+}
+
+interface RetryToken {
+  getRetryCount(): number;
+  getRetryDelay(): number;
+  getRetryCost?(): number | undefined;
+}
+
+interface RetryStrategy {
+  acquireInitialRetryToken(scope: string): Promise<RetryToken>;
+  refreshRetryTokenForRetry(token: RetryToken, error: { errorType: string }): Promise<RetryToken>;
+  recordSuccess(token: RetryToken): void;
+}
+
+/**
+ * The SDK's retry strategy also keeps a retry quota per client (500 tokens, 5 to 10 spent per
+ * retry, one back per success), meant to stop retry storms in long-lived servers. A clean of a
+ * large bucket through a throttling service spends it and then fails requests on their first
+ * error; here a retryable error is retried with backoff until maxAttempts even when the quota is
+ * spent. The adaptive rate limiting (slowing down while throttled) stays the SDK's.
+ */
+function keepRetrying(client: S3Client, maxAttempts: number): void {
+  const config = client.config as unknown as { retryStrategy: () => Promise<RetryStrategy> };
+  const original = config.retryStrategy;
+  let wrapped: Promise<RetryStrategy> | undefined;
+  config.retryStrategy = () => (wrapped ??= Promise.resolve(original()).then((inner): RetryStrategy => ({
+    acquireInitialRetryToken: (scope) => inner.acquireInitialRetryToken(scope),
+    recordSuccess: (token) => inner.recordSuccess(token),
+    refreshRetryTokenForRetry: async (token, error) => {
+      try {
+        return await inner.refreshRetryTokenForRetry(token, error);
+      } catch (refused) {
+        const retryable = error.errorType === 'THROTTLING' || error.errorType === 'TRANSIENT';
+        const count = token.getRetryCount() + 1;
+        if (!retryable || count >= maxAttempts) throw refused;
+        const base = error.errorType === 'THROTTLING' ? 500 : 100;
+        const delay = Math.floor(Math.random() * Math.min(20_000, base * 2 ** count));
+        return { getRetryCount: () => count, getRetryDelay: () => delay, getRetryCost: () => undefined };
+      }
+    },
+  })));
 }
 
 /** Outside the retry loop: each command's final `$metadata.attempts`, success or failure. */

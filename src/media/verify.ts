@@ -161,7 +161,7 @@ export async function verifyMedia(options: VerifyOptions): Promise<{ summary: Ve
   const { HeadObjectCommand, CopyObjectCommand } = await import('@aws-sdk/client-s3');
   const summary: VerifySummary = { checked: 0, ok: 0, problems: 0, errors: 0, warnings: 0, fixed: 0, errorsRemaining: 0 };
   const limit = pLimit(options.concurrency);
-  const fail = (error: unknown) => describeS3Failure(error, store.bucket, store.location);
+  const fail = (error: unknown) => describeS3Failure(error, store.bucket, store.endpoint);
 
   const verifyOne = async (key: string) => {
     let head;
