@@ -95,15 +95,19 @@ is given; for S3 (where WAHA itself never deletes) the lifetime must be set expl
 No question is asked, on a terminal or not: a cleanup by age is routine. With --max-delete, the store
 is counted first; when more would go, nothing is deleted: on a terminal you are asked, otherwise the
 run stops with exit 1 (--yes does not lift the cap without a terminal).
-One clean at a time per store: a lock file in the media folder (local) or in the system temp folder
-(S3, keyed by endpoint and bucket); a second run exits 1 unless --wait.
+One clean at a time per store: a lock file in the media folder (local); for S3 a lock object in the
+bucket (waha-storage-locks/, a conditional put, renewed while the run lasts, taken over after 2 min
+without renewal), so it holds across hosts; a server that ignores conditional writes gets a lock file
+in the system temp folder instead (one host only: said on stderr). A second run exits 1 naming the
+holder (host, pid) unless --wait. S3 throttling, 5xx and dropped connections are retried with backoff;
+the summary says how many requests were retried.
 postgres: the media table of each session database waha_<session namespace>_<slug>, deleted in batches
 by primary key (a row saved again or downloaded since it was listed is kept), one clean at a time per
 server (an advisory lock); after the run each table's size before and after (pg_total_relation_size):
 the space returns to the OS only after VACUUM FULL. WAHA never deletes PostgreSQL media: give
 --older-than and/or --unused-for (a row must match both when both are given).
 With --dry-run: one line per object that would go (with --json when piped: NDJSON, a header, one line per object, then the summary).
-JSON: {"schemaVersion":1,"summary":{"matched","deleted","failed","bytes","vanished","scanned"},"failures":[...]}.
+JSON: {"schemaVersion":1,"summary":{"matched","deleted","failed","bytes","vanished","scanned","retried"},"failures":[...]}.
 Exit codes: 0 done, 1 failed (nothing deleted, lock held, --max-delete exceeded), 2 bad usage or
 configuration, 3 some objects could not be deleted (the rest were), 130 interrupted.`, [
     ['what a clean would delete (one line per object), deleting nothing', 'waha-storage media clean --dry-run'],
@@ -308,6 +312,7 @@ async function runClean({ options, config, reporter, signal, metrics }: CommandC
       release = await lockOf({
         wait: options.wait, signal,
         onCompromised: (error) => reporter.warn(`the clean lock was lost (${error.message}); another run may start`),
+        onNotice: (message) => reporter.warn(message),
       });
     }
     const now = new Date();
@@ -455,7 +460,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
   if (reporter.json && context.listing?.ndjson) {
     reporter.ndjson({
       type: 'summary', dryRun: true, interrupted: context.interrupted,
-      summary: { matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished, scanned: summary.scanned, unreadable: summary.unreadable },
+      summary: { matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished, scanned: summary.scanned, unreadable: summary.unreadable, retried: summary.retried ?? 0 },
       failures,
     });
     return;
@@ -467,7 +472,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
       location: context.location,
       summary: {
         matched: summary.matched, deleted: summary.deleted, failed: summary.failed, bytes: summary.bytes, vanished: summary.vanished,
-        scanned: summary.scanned, unreadable: summary.unreadable,
+        scanned: summary.scanned, unreadable: summary.unreadable, retried: summary.retried ?? 0,
       },
       failures,
       ...(context.tables ? { tables: context.tables } : {}),
@@ -486,6 +491,7 @@ function printCleanSummary(reporter: Reporter, summary: CleanSummary, failures: 
   const extra = [
     scanned, summary.vanished ? `${summary.vanished} already gone` : '', summary.failed ? `${summary.failed} failed` : '',
     summary.unreadable ? `${plural(summary.unreadable, 'folder')} unreadable` : '',
+    summary.retried ? `${plural(summary.retried, 'request')} retried` : '',
   ].filter(Boolean).join(', ');
   reporter.line(`${stopped}Deleted ${summary.deleted} of ${plural(summary.matched, 'object')} (${formatBytes(summary.bytes)}) ${context.what} from ${context.location}; ${extra}.`);
   if (context.interrupted) reporter.line('The rest was not looked at; run the same command again to continue.');
@@ -531,7 +537,7 @@ async function runVerify(context: CommandContext<VerifyFlags>, word?: string): P
       onProgress: (s) => spinner.update(`${s.checked} checked, ${plural(s.problems, 'problem')}, ${s.fixed} fixed`),
     });
     spinner.stop();
-    printVerify(reporter, store.location, summary, problems, fixes, Boolean(options.dryRun));
+    printVerify(reporter, store.location, { ...summary, retried: store.requestsRetried() }, problems, fixes, Boolean(options.dryRun));
     for (const status of ['checked', 'ok', 'errors', 'warnings', 'fixed'] as const) metrics.count(status, summary[status]);
     if (summary.errorsRemaining > 0) process.exitCode = 3;
   } finally {
@@ -556,7 +562,7 @@ async function runVerifyPostgres({ options, config, reporter, signal, metrics }:
       onProgress: (s) => spinner.update(`${s.checked} checked, ${plural(s.problems, 'problem')}`),
     });
     spinner.stop();
-    printVerify(reporter, store.location, summary, problems, [], false);
+    printVerify(reporter, store.location, { ...summary, retried: 0 }, problems, [], false);
     for (const status of ['checked', 'ok', 'errors', 'warnings'] as const) metrics.count(status, summary[status]);
     if (summary.errorsRemaining > 0) process.exitCode = 3;
   } finally {
@@ -565,7 +571,7 @@ async function runVerifyPostgres({ options, config, reporter, signal, metrics }:
   }
 }
 
-function printVerify(reporter: Reporter, location: string, summary: VerifySummary, problems: VerifyProblem[], fixes: VerifyFix[], dryRun: boolean): void {
+function printVerify(reporter: Reporter, location: string, summary: VerifySummary & { retried: number }, problems: VerifyProblem[], fixes: VerifyFix[], dryRun: boolean): void {
   if (reporter.json) {
     reporter.document({ location, summary, problems, fixes });
     return;
@@ -583,7 +589,8 @@ function printVerify(reporter: Reporter, location: string, summary: VerifySummar
   }
   reporter.line(`Checked ${plural(summary.checked, 'object')} in ${location}: ${summary.ok} ok, ${plural(summary.errors, 'error')}, ${plural(summary.warnings, 'warning')}` +
     `${fixes.length ? `, ${summary.fixed} fixed${dryRun ? ` (dry run: ${plural(fixes.length, 'fix')} planned)` : ''}` : ''}` +
-    `${summary.errorsRemaining ? `; ${plural(summary.errorsRemaining, 'error')} ${summary.errorsRemaining === 1 ? 'remains' : 'remain'}` : ''}.`);
+    `${summary.errorsRemaining ? `; ${plural(summary.errorsRemaining, 'error')} ${summary.errorsRemaining === 1 ? 'remains' : 'remain'}` : ''}` +
+    `${summary.retried ? ` (${plural(summary.retried, 'request')} retried)` : ''}.`);
 }
 
 // ---------------------------------------------------------------------------------------------
