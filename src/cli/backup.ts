@@ -9,14 +9,15 @@ import { ExitCode, OperationError, UsageError } from '../errors.js';
 import { parseEngines } from '../sessions/engines.js';
 import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
-import type { ArchiveReport } from '../sessions/stores/archive-reader.js';
+import type { ArchiveReport } from '../sessions/stores/archive/reader.js';
 import { registerBackupPrune } from './backup-prune.js';
 import { countSessions } from './metrics.js';
 import { Progress, transferProgress } from './progress.js';
 import { expandTimePlaceholders, now } from './clock.js';
 import { requireNamed, requireNamedIn } from '../sessions/selection.js';
 import { confirmDestructive, prompting } from './confirm.js';
-import { assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir } from './session-stores.js';
+import { openSessionStore, parseLayout, parseStoreWord } from './session-stores.js';
+import { storeOf } from '../sessions/stores/registry.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, parsePositiveInt, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
@@ -91,11 +92,12 @@ Check an archive without restoring it: waha-storage backup verify <file|->.`, [
     const toStdout = options.output === '-';
     const out = toStdout ? reporter.onStderr() : reporter;
     if (toStdout && process.stdout.isTTY) throw new UsageError('Refusing to write an archive to a terminal', { hint: 'redirect stdout (> file, | aws s3 cp - ...) or give --output <file>' });
-    const { checkOutputPath, backup: runBackup } = await import('../sessions/stores/archive-backup.js');
+    const { checkOutputPath, backup: runBackup } = await import('../sessions/stores/archive/backup.js');
     if (!toStdout) checkOutputPath(options.output!, { overwrite: options.overwrite });
-    if (word === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
+    storeOf(word).checkSource?.(config.sessions);
     const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
-    if (word === 'local') out.pathsRelativeTo(config.sessions.sessionsDir);
+    const folder = storeOf(word).folder?.(config.sessions);
+    if (folder) out.pathsRelativeTo(folder);
     const source = await openSessionStore(config, word, options.timeout ?? 5000);
     await requireNamedIn(source, engines, options.session).catch(async (error) => {
       await source.close().catch(() => {});
@@ -170,7 +172,7 @@ Check an archive without restoring it: waha-storage backup verify <file|->.`, [
     ['an archive streamed from S3', 'aws s3 cp s3://backups/sessions.tar.gz - | waha-storage backup verify -'],
   ]);
   verify.action(action<BackupFlags>(async ({ options, reporter, signal, metrics }, file: string) => {
-    const { readArchive } = await import('../sessions/stores/archive-reader.js');
+    const { readArchive } = await import('../sessions/stores/archive/reader.js');
     const input = openInput(file);
     const spinner = await reporter.spinner(`reading ${file}`);
     let report: ArchiveReport;
@@ -226,15 +228,16 @@ is not sound, 2 usage, 130 interrupted.`, [
       await confirmDestructive(reporter, { question: `Restore ${file} into ${word} and replace sessions that already exist there?`, yes: options.yes, what: 'restore --overwrite' });
     }
     const input = openInput(file);
-    if (word === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
+    const folder = storeOf(word).folder?.(config.sessions);
+    if (folder) reporter.pathsRelativeTo(folder);
     const target = await openSessionStore(config, word, options.timeout ?? 5000, layout);
-    if (word === 'local') await assertWritable(config.sessions.sessionsDir);
+    await storeOf(word).checkTarget?.(config.sessions);
     const spinner = await Progress.start(reporter, { title: `restoring ${file} -> ${word}`, unit: 'sessions' });
     spinner.planning(`reading and checking ${describeInput(file)}`);
     let source: SessionStore | undefined;
     let result: TransferResult;
     try {
-      const { ArchiveSource } = await import('../sessions/stores/archive-source.js');
+      const { ArchiveSource } = await import('../sessions/stores/archive/source.js');
       const archive = await ArchiveSource.open(input, {
         where: describeInput(file),
         passphrase: () => passphraseFor(options, reporter, { confirm: false }),

@@ -12,6 +12,7 @@ import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
 import { plural } from '../util/plural.js';
 import { openSessionStore } from './session-stores.js';
+import { findStore, STORES, storeWordsText } from '../sessions/stores/registry.js';
 
 interface DiffFlags {
   session?: string[];
@@ -25,14 +26,14 @@ export function registerDiff(program: Command): void {
   const diff = program
     .command('diff')
     .description('compare the sessions of two stores or archives entry by entry: same, changed (which entries; logged in before and after), missing, extra')
-    .argument('<a>', 'local, mongo, or an archive file (before, e.g. the backup made before an upgrade)')
-    .argument('<b>', 'local, mongo, or an archive file (after)')
+    .argument('<a>', 'local, mongo, postgres (pg), or an archive file (before, e.g. the backup made before an upgrade)')
+    .argument('<b>', 'local, mongo, postgres (pg), or an archive file (after)')
     .addOption(sessionOption('only this session (repeatable; default: every session on either side)'))
     .addOption(engineOption())
     .option('--passphrase-file <path>', 'passphrase of encrypted archives (first line; also WAHA_STORAGE_BACKUP_PASSPHRASE, or a prompt on a terminal)')
     .addOption(concurrencyOption('sessions compared at once', 4))
     .addOption(storeTimeoutOption());
-  addSettingOptions(diff, ['sessions', 'mongo']);
+  addSettingOptions(diff, ['sessions', 'mongo', 'postgres']);
   addOutputOptions(diff);
   addHelp(diff, `
 Each session is read from both sides and compared by the transfer engine's digests of its entries
@@ -53,7 +54,8 @@ Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be re
     const spinner = await reporter.spinner(`comparing ${a} with ${b}`);
     let result: DiffResult;
     try {
-      if (a === 'local' || b === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
+      const folder = [a, b].map((word) => findStore(word)?.folder?.(config.sessions)).find(Boolean);
+      if (folder) reporter.pathsRelativeTo(folder);
       for (const word of [a, b]) sides.push(await openSide(word, { config, options, engines, reporter, signal }));
       const { diffStores } = await import('../sessions/diff.js');
       result = await diffStores({ a: sides[0]!, b: sides[1]!, engines, names: options.session, concurrency: options.concurrency, signal });
@@ -70,10 +72,11 @@ Exit codes: 0 every session the same, 3 differences found, 1 a side cannot be re
 }
 
 async function openSide(word: string, context: { config: Config; options: DiffFlags; engines: Engine[]; reporter: Reporter; signal: AbortSignal }): Promise<SessionStore> {
-  if (word === 'local' || word === 'mongo') return openSessionStore(context.config, word, context.options.timeout ?? 5000);
-  if (!existsSync(word)) throw new UsageError(`"${word}" is neither a store (local, mongo) nor an archive file`, { hint: 'give local, mongo, or the path of an archive (./local for a file named local)' });
+  const store = findStore(word);
+  if (store) return openSessionStore(context.config, store.word, context.options.timeout ?? 5000);
+  if (!existsSync(word)) throw new UsageError(`"${word}" is neither a store (${STORES.map((each) => each.word).join(', ')}) nor an archive file`, { hint: `give ${storeWordsText()}, or the path of an archive (./local for a file named local)` });
   if (statSync(word).isDirectory()) throw new UsageError(`${word} is a folder, not an archive`, { hint: 'give local (with --sessions-dir) for a sessions folder, or an archive file' });
-  const { ArchiveSource } = await import('../sessions/stores/archive-source.js');
+  const { ArchiveSource } = await import('../sessions/stores/archive/source.js');
   return ArchiveSource.open(createReadStream(word), {
     where: word,
     passphrase: () => passphraseFor(context.options, context.reporter, { confirm: false }),

@@ -6,7 +6,8 @@ import type { SessionStore } from '../sessions/stores/types.js';
 import type { SessionOutcome, TransferResult } from '../sessions/transfer.js';
 import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
-import { assertDistinctEnds, assertWritable, openSessionStore, parseLayout, parseStoreWord, requireSessionsDir, requireStoreSettings, type StoreWord } from './session-stores.js';
+import { assertDistinctEnds, openSessionStore, parseLayout, parseStoreWord, requireStoreSettings, type StoreWord } from './session-stores.js';
+import { storeOf } from '../sessions/stores/registry.js';
 import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
@@ -76,7 +77,8 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
         .filter(Boolean).join(' and ');
       await confirmDestructive(reporter, { question: `Migrate ${source} -> ${target} and ${what}?`, yes: options.yes, what: 'migrate' });
     }
-    if (source === 'local' || target === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
+    const folder = storeOf(source).folder?.(config.sessions) ?? storeOf(target).folder?.(config.sessions);
+    if (folder) reporter.pathsRelativeTo(folder);
     const stores = await openStores(config, source, target, layout, options.timeout ?? 5000);
     const progress = await Progress.start(reporter, { title: `migrating ${source} -> ${target}`, unit: 'sessions' });
     let result: TransferResult;
@@ -112,8 +114,8 @@ async function openStores(config: Config, source: StoreWord, target: StoreWord, 
   // Cheap checks first: a missing URL or an unwritable local target stop the run before any connection.
   requireStoreSettings(config, source);
   requireStoreSettings(config, target, 'target');
-  if (target === 'local') await assertWritable(config.sessions.sessionsDir);
-  else if (source === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
+  await storeOf(target).checkTarget?.(config.sessions);
+  storeOf(source).checkSource?.(config.sessions);
   const opened = await openSessionStore(config, source, timeoutMs, layout);
   try {
     return { source: opened, target: await openSessionStore(config, target, timeoutMs, layout, 'target') };

@@ -6,6 +6,8 @@ import { parseEngines } from '../sessions/engines.js';
 import type { PurgeItem, PurgeResult, PurgeStore } from '../sessions/purge.js';
 import { passphraseFor } from './backup.js';
 import { openSessionStore, parseStoreWord, type StoreWord } from './session-stores.js';
+import { storeOf } from '../sessions/stores/registry.js';
+import { isPurgeable } from '../sessions/stores/types.js';
 import { confirmDestructive } from './confirm.js';
 import { action, addOutputOptions, addSettingOptions, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
@@ -73,7 +75,8 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
     const { planPurge, planned, preflight, purge } = await import('../sessions/purge.js');
     const { inspectedStores } = await import('../sessions/selection.js');
     const inspectOptions = { store: word, sessions: config.sessions, engines, names: options.session, concurrency: 4, mongoTimeoutMs: options.timeout ?? 5000 };
-    if (word === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);
+    const folder = storeOf(word).folder?.(config.sessions);
+    if (folder) reporter.pathsRelativeTo(folder);
     const inspected = await inspect(inspectOptions);
     const items = await planPurge(inspected.sessions, options.session, await inspectedStores(inspectOptions));
     const totals = { bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
@@ -83,11 +86,15 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
       return;
     }
     if (options.backup) {
-      const { checkOutputPath } = await import('../sessions/stores/archive-backup.js');
+      const { checkOutputPath } = await import('../sessions/stores/archive/backup.js');
       checkOutputPath(options.backup, { flag: '--backup' });
     }
     const store = await openSessionStore(config, word, options.timeout ?? 5000);
-    const target = { kind: word, store } as PurgeStore;
+    if (!isPurgeable(store)) {
+      await store.close().catch(() => {});
+      throw new UsageError(`purge does not support ${word}`, { hint: 'purge a store WAHA runs on' });
+    }
+    const target: PurgeStore = store;
     try {
       // everything that can fail is checked before the question, the backup and the first removal
       await preflight(target, items, mode);
@@ -126,7 +133,7 @@ or nothing could be purged, 2 usage (also: no terminal and no --yes), 130 interr
 
 async function backupFirst(options: PurgeFlags, config: Parameters<typeof openSessionStore>[0], word: StoreWord, items: PurgeItem[], engines: ReturnType<typeof parseEngines>, reporter: Reporter, signal: AbortSignal) {
   const file = options.backup!;
-  const { backup, checkOutputPath } = await import('../sessions/stores/archive-backup.js');
+  const { backup, checkOutputPath } = await import('../sessions/stores/archive/backup.js');
   checkOutputPath(file, { flag: '--backup' });
   const passphrase = options.encrypt ? await passphraseFor(options, reporter, { confirm: true }) : undefined;
   const source = await openSessionStore(config, word, options.timeout ?? 5000);

@@ -10,7 +10,7 @@ import { plural } from '../util/plural.js';
 import type { SessionsConfig } from '../config/config.js';
 import { ENGINES } from '../sessions/engines.js';
 import type { ProblemCode } from '../sessions/problems.js';
-import { inspectLocal } from '../sessions/stores/local.js';
+import { inspectLocal } from '../sessions/stores/local/inspect.js';
 import type { CheckDetail } from './result.js';
 
 export interface IntegrityProblem {

@@ -8,7 +8,7 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { readArchiveManifest } from './stores/archive-manifest.js';
+import { readArchiveManifest } from './stores/archive/manifest.js';
 import { rotate, type KeepPolicy, type KeepReason } from './rotation.js';
 
 interface Identity {

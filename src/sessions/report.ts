@@ -1,8 +1,9 @@
 import type { WahaStorageError } from '../errors.js';
 import type { Engine } from './engines.js';
 import type { Problem } from './problems.js';
+import type { StoreWord } from './stores/types.js';
 
-export type SessionStoreKind = 'local' | 'mongo' | 'postgres';
+export type SessionStoreKind = StoreWord;
 
 export interface SessionMe {
   id: string;

@@ -4,7 +4,6 @@
  * written, and never an empty run that looks like success.
  */
 import { UsageError } from '../errors.js';
-import { redactUrl } from '../config/redact.js';
 import type { Engine } from './engines.js';
 import type { InspectOptions } from './inspect.js';
 import type { SessionStore } from './stores/types.js';
@@ -57,21 +56,19 @@ export function describeStore(store: Pick<SessionStore, 'kind' | 'location'>): s
   return `${store.kind} (${store.location})`;
 }
 
-/** What `inspect` reads (also purge's plan), as a SelectionStore: every name from the local folders (names only, cheap) and MongoDB. */
+/** What `inspect` reads (also purge's plan), as a SelectionStore: every name from each store (the local folders: names only, cheap). */
 export async function inspectedStores(options: InspectOptions): Promise<SelectionStore> {
   const { selectStores, inspect } = await import('./inspect.js');
+  const { describeStoreAt, storeOf } = await import('./stores/registry.js');
   const stores = selectStores({ ...options, onNote: undefined });
-  const { sessionsDir, mongoUrl, postgresUrl } = options.sessions;
   return {
-    description: stores.map((store) => (store === 'local' ? `local (${sessionsDir})` : store === 'postgres' ? `postgres (${redactUrl(postgresUrl!)})` : `mongo (${redactUrl(mongoUrl!)})`)).join(' or '),
+    description: stores.map((store) => describeStoreAt(store, options.sessions)).join(' or '),
     names: async () => {
       const names: string[] = [];
       for (const store of stores) {
-        if (store === 'local') {
-          const { listLocalSessions } = await import('./stores/local.js');
-          const refs = await listLocalSessions({ ...options.sessions, engines: options.engines, concurrency: 1 }).catch(() => []);
-          names.push(...refs.map((ref) => ref.name));
-        } else {
+        const module = storeOf(store);
+        if (module.names) names.push(...await module.names({ ...options, names: undefined, timeoutMs: options.mongoTimeoutMs }));
+        else {
           const result = await inspect({ ...options, store, names: undefined, onNote: undefined }).catch(() => ({ sessions: [] }));
           names.push(...result.sessions.map((session) => session.name));
         }

@@ -6,8 +6,8 @@ import path from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { runCli, type CliResult } from '../support/cli.js';
 import { mongoUrl } from '../support/mongo.js';
-import { LocalTransferStore } from '../../src/sessions/stores/local-transfer.js';
-import { MongoTransferStore } from '../../src/sessions/stores/mongo-transfer.js';
+import { LocalTransferStore } from '../../src/sessions/stores/local/store.js';
+import { MongoTransferStore } from '../../src/sessions/stores/mongo/store.js';
 import { digestOf } from '../../src/sessions/transfer.js';
 import type { Engine } from '../../src/sessions/engines.js';
 

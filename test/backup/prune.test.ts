@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArchiveTarget } from '../../src/sessions/stores/archive-writer.js';
+import { ArchiveTarget } from '../../src/sessions/stores/archive/writer.js';
 import { isoWeek } from '../../src/sessions/rotation.js';
 import { json, runCli, type CliResult } from '../support/cli.js';
 import { cli, localScenario, tempDir } from './helpers.js';

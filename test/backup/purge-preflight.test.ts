@@ -100,7 +100,7 @@ describe('purge: a session that fails half-way says exactly what of it is gone',
     const store = localStore(s.base, s.namespace);
     const mainDb = path.join(s.folder, 'waha.sqlite3');
     const item: PurgeItem = { engine: 'NOWEB', name: 'alpha', loggedIn: true, phone: null, entries: 1, bytes: 1 };
-    const target = { kind: 'local' as const, store };
+    const target = store;
     await preflight(target, [item], 'delete');
     // WAHA starts and takes the database between the checks and the removal
     const holder = new Database(mainDb);
@@ -130,7 +130,7 @@ describe('purge: a session that fails half-way says exactly what of it is gone',
     const before = tree(s.folder);
     const item: PurgeItem = { engine: 'NOWEB', name: 'alpha', loggedIn: true, phone: null, entries: 1, bytes: 1 };
     writeFileSync(path.join(s.folder, 'waha.sqlite3'), 'not a database\n'.repeat(50));
-    const target = { kind: 'local' as const, store };
+    const target = store;
     await expect(preflight(target, [item], 'delete')).rejects.toThrow(/not a database.*nothing was removed/);
     expect(tree(s.folder)).toEqual(before);
     await store.close();

@@ -6,7 +6,7 @@
  */
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { isNotAuthorized, permissionError } from '../../src/sessions/stores/mongo-transfer.js';
+import { isNotAuthorized, permissionError } from '../../src/sessions/stores/mongo/store.js';
 import { EntryError } from '../../src/sessions/stores/types.js';
 
 const unauthorized = () => new MongoServerError({

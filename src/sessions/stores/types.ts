@@ -56,8 +56,11 @@ export interface ListOptions {
 /** What a target already holds under a session's name. */
 export type Presence = 'absent' | 'present' | 'leftover';
 
+/** The stores a person names on the command line (src/sessions/stores/registry.ts has one module each). */
+export type StoreWord = 'local' | 'mongo' | 'postgres';
+
 export interface SessionStore {
-  readonly kind: 'local' | 'mongo' | 'postgres' | 'archive';
+  readonly kind: StoreWord | 'archive';
   /** For messages: a folder, or a redacted URL. */
   readonly location: string;
   list(options: ListOptions): Promise<StoredSession[]>;
@@ -78,6 +81,30 @@ export interface SessionStore {
   /** Removes the session as WAHA's delete would. */
   remove(ref: SessionRef): Promise<void>;
   close(): Promise<void>;
+}
+
+export type PurgeMode = 'delete' | 'logout';
+
+/** One part of a session in a store, as a person names it, and how much of it is there (files, documents, rows). */
+export interface PurgePart {
+  label: string;
+  unit: string;
+  count(): Promise<number>;
+}
+
+/** A store `purge` works on: WAHA's delete is `remove`; these add its logout and the checks before either. */
+export interface PurgeableStore extends SessionStore {
+  /** WAHA's logout: the auth and `me` go, the config and `session_worker` stay. */
+  logout(ref: SessionRef): Promise<void>;
+  /** Everything that can make a removal fail, for every planned session; throws an OperationError (nothing removed). */
+  preflightPurge(refs: readonly SessionRef[], mode: PurgeMode): Promise<void>;
+  /** The parts a purge removes, counted, so a half-done removal says what is gone. */
+  purgeParts(ref: SessionRef, mode: PurgeMode): PurgePart[];
+}
+
+export function isPurgeable(store: SessionStore): store is PurgeableStore {
+  const candidate = store as Partial<PurgeableStore>;
+  return typeof candidate.logout === 'function' && typeof candidate.preflightPurge === 'function' && typeof candidate.purgeParts === 'function';
 }
 
 export interface StagedSession {

@@ -11,7 +11,7 @@ import type { Client } from 'pg';
 import { describeJsonError } from '../../../util/json.js';
 import { quoteIdent } from '../../../util/postgres.js';
 import type { Engine } from '../../engines.js';
-import { zipEntries } from '../mongo-transfer.js';
+import { zipEntries } from '../mongo/store.js';
 import { rowEntry } from '../noweb-store-sqlite.js';
 import { EntryError, type SessionEntry, type SessionRef } from '../types.js';
 import { authFileName, STORE_TABLE_NAMES } from './layout.js';

@@ -15,7 +15,7 @@ import { redact } from '../../../config/redact.js';
 import { OperationError } from '../../../errors.js';
 import { quoteIdent, serverVersion, type PostgresServer } from '../../../util/postgres.js';
 import type { Engine } from '../../engines.js';
-import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from '../types.js';
+import { EntryError, type ListOptions, type Presence, type SessionEntry, type PurgeableStore, type PurgeMode, type PurgePart, type SessionRef, type StagedSession, type StoredSession } from '../types.js';
 import { databasesOf, foreignDatabaseProblem, INCOMPLETE_MARKER, MAIN_DDL, WAHA_CONNECTION, type SessionDatabases } from './layout.js';
 import { readSessionDatabase, tablesOf } from './read.js';
 
@@ -25,7 +25,7 @@ export interface PostgresStoreOptions {
   sessionNamespace?: string;
 }
 
-export class PostgresTransferStore implements SessionStore {
+export class PostgresTransferStore implements PurgeableStore {
   readonly kind = 'postgres' as const;
   readonly location: string;
   readonly server: PostgresServer;
@@ -288,13 +288,13 @@ export class PostgresTransferStore implements SessionStore {
   }
 
   /** The parts of a session a purge removes, counted, so a half-done removal says what is gone. */
-  purgeParts(ref: SessionRef, mode: 'delete' | 'logout'): { label: string; unit: string; count(): Promise<number> }[] {
+  purgeParts(ref: SessionRef, mode: PurgeMode): PurgePart[] {
     const { session, main } = this.databases(ref);
     const row = (table: string) => ({
       label: `the ${table} row in ${main}`, unit: 'rows',
       count: () => this.onMain(ref, 0, async (client) => (await client.query(`SELECT 1 FROM ${quoteIdent(table)} WHERE id = $1`, [ref.name])).rowCount ?? 0),
     });
-    const parts: { label: string; unit: string; count(): Promise<number> }[] = [
+    const parts: PurgePart[] = [
       { label: `the database ${session}`, unit: 'databases', count: async () => ((await this.existing([session])).has(session) ? 1 : 0) },
     ];
     if (mode === 'delete') parts.push(row('session_config'), row('session_worker'));

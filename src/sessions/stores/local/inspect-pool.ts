@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SessionReport } from '../report.js';
+import type { SessionReport } from '../../report.js';
 import type { MainDbContents } from './main-db.js';
-import type { LocalSessionRef } from './local.js';
+import type { LocalSessionRef } from './inspect.js';
 
-const WORKER_FILE = fileURLToPath(new URL('./local-inspect-worker.js', import.meta.url));
+const WORKER_FILE = fileURLToPath(new URL('./inspect-worker.js', import.meta.url));
 /** Below this many sessions per thread, starting a thread (~40 ms) costs more than it saves. */
 const MIN_SESSIONS_PER_THREAD = 64;
 /** Chunks a worker holds at once: one being read, one waiting, so it never idles on a round trip. */

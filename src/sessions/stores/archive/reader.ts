@@ -10,18 +10,18 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { UsageError } from '../../errors.js';
-import { SessionDigest } from '../../util/digest.js';
-import { parseJson as parseJsonText } from '../../util/json.js';
-import type { Engine } from '../engines.js';
-import { LoginState } from '../engines/login.js';
-import { entryDigest } from '../transfer.js';
+import { UsageError } from '../../../errors.js';
+import { SessionDigest } from '../../../util/digest.js';
+import { parseJson as parseJsonText } from '../../../util/json.js';
+import type { Engine } from '../../engines.js';
+import { LoginState } from '../../engines/login.js';
+import { entryDigest } from '../../transfer.js';
 import {
   entryTime, fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, SESSIONS_PREFIX, sessionKey,
   type ArchiveHeader, type Manifest, type ManifestSession,
-} from './archive-format.js';
-import { AGE_MAGIC, decryptStream, GZIP_MAGIC, peek } from './archive-crypto.js';
-import type { SessionEntry } from './types.js';
+} from './format.js';
+import { AGE_MAGIC, decryptStream, GZIP_MAGIC, peek } from './crypto.js';
+import type { SessionEntry } from '../types.js';
 
 export interface ArchiveProblem {
   /** The entry path, or `archive` for the archive as a whole. */

@@ -12,17 +12,17 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { SessionDigest } from '../../util/digest.js';
-import type { Engine } from '../engines.js';
-import { LoginState } from '../engines/login.js';
-import { entryDigest } from '../transfer.js';
+import { SessionDigest } from '../../../util/digest.js';
+import type { Engine } from '../../engines.js';
+import { LoginState } from '../../engines/login.js';
+import { entryDigest } from '../../transfer.js';
 import {
   fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, serializeEntry, UNKNOWN_TIME,
   type ArchiveHeader, type Manifest, type ManifestEntry, type ManifestSession,
-} from './archive-format.js';
-import { encryptStream } from './archive-crypto.js';
-import { targetWriteError } from '../../util/write-errors.js';
-import type { Presence, SessionEntry, SessionRef, SessionStore, StagedSession, StoredSession } from './types.js';
+} from './format.js';
+import { encryptStream } from './crypto.js';
+import { targetWriteError } from '../../../util/write-errors.js';
+import type { Presence, SessionEntry, SessionRef, SessionStore, StagedSession, StoredSession } from '../types.js';
 
 
 export interface ArchiveWriterOptions {

@@ -17,12 +17,13 @@ import { pipeline } from 'node:stream/promises';
 import type { Db, Document, MongoClient } from 'mongodb';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { namespacesFor, type Engine } from '../engines.js';
-import { isStoreName, mongoKeyOf, parseKeyName } from '../engines/noweb-keys.js';
-import * as webjs from '../engines/webjs.js';
-import { mainDatabase, sessionDatabase } from '../names.js';
-import { rowEntry, STORE_TABLES } from './noweb-store-sqlite.js';
-import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from './types.js';
+import { namespacesFor, type Engine } from '../../engines.js';
+import { isStoreName, mongoKeyOf, parseKeyName } from '../../engines/noweb-keys.js';
+import * as webjs from '../../engines/webjs.js';
+import { mainDatabase, sessionDatabase } from '../../names.js';
+import { rowEntry, STORE_TABLES } from '../noweb-store-sqlite.js';
+import { EntryError, type ListOptions, type Presence, type PurgeableStore, type PurgeMode, type PurgePart, type SessionEntry, type SessionRef, type StagedSession, type StoredSession } from '../types.js';
+import { logoutMongo, mongoPurgeParts, preflightMongo } from './purge.js';
 
 export const STAGE_PREFIX = 'wst_';
 export const INCOMPLETE_MARKER = 'waha_storage_incomplete';
@@ -51,7 +52,7 @@ export interface MongoStoreOptions {
   location: string;
 }
 
-export class MongoTransferStore implements SessionStore {
+export class MongoTransferStore implements PurgeableStore {
   readonly kind = 'mongo' as const;
   readonly location: string;
   private readonly client: MongoClient;
@@ -90,7 +91,7 @@ export class MongoTransferStore implements SessionStore {
 
   async list(options: ListOptions): Promise<StoredSession[]> {
     for (const engine of options.engines) await this.finishRemovals({ engine, name: '' });
-    const { inspectMongo } = await import('./mongo.js');
+    const { inspectMongo } = await import('./inspect.js');
     const result = await inspectMongo({ ...this.options, engines: options.engines, sessions: options.names, concurrency: 4 });
     const sessions: StoredSession[] = [];
     for (const report of result.sessions) {
@@ -198,6 +199,18 @@ export class MongoTransferStore implements SessionStore {
     await removals.replaceOne({ _id: database }, { session: ref.name, startedAt: new Date() }, { upsert: true });
     await removeSession(main, this.client.db(database), ref.name);
     await removals.deleteOne({ _id: database });
+  }
+
+  logout(ref: SessionRef): Promise<void> {
+    return logoutMongo(this, ref);
+  }
+
+  preflightPurge(refs: readonly SessionRef[]): Promise<void> {
+    return preflightMongo(this, refs);
+  }
+
+  purgeParts(ref: SessionRef, mode: PurgeMode): PurgePart[] {
+    return mongoPurgeParts(this, ref, mode);
   }
 
   private readonly finishing = new Map<string, Promise<void>>();

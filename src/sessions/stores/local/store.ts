@@ -11,20 +11,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { OperationError } from '../../errors.js';
-import { namespacesFor, type Engine } from '../engines.js';
-import * as noweb from '../engines/noweb.js';
-import * as webjs from '../engines/webjs.js';
-import { fileNameOf, isStoreName, parseKeyName } from '../engines/noweb-keys.js';
-import { describeJsonError } from '../../util/json.js';
-import { walk } from '../../util/walk.js';
-import { Database, openReadOnly } from '../../util/sqlite.js';
-import { GOWS_DB } from '../engines/gows.js';
-import { analyseLocalSession, CONFIG_FILE, listLocalSessions, parseSessionConfig } from './local.js';
+import { OperationError } from '../../../errors.js';
+import { namespacesFor, type Engine } from '../../engines.js';
+import * as noweb from '../../engines/noweb.js';
+import * as webjs from '../../engines/webjs.js';
+import { fileNameOf, isStoreName, parseKeyName } from '../../engines/noweb-keys.js';
+import { describeJsonError } from '../../../util/json.js';
+import { walk } from '../../../util/walk.js';
+import { Database, openReadOnly } from '../../../util/sqlite.js';
+import { GOWS_DB } from '../../engines/gows.js';
+import { analyseLocalSession, CONFIG_FILE, listLocalSessions, parseSessionConfig } from './inspect.js';
 import { readMainDb, readSessionRows, MAIN_DB } from './main-db.js';
-import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from './noweb-store-sqlite.js';
-import { targetWriteError } from '../../util/write-errors.js';
-import { EntryError, type ListOptions, type Presence, type SessionEntry, type SessionRef, type SessionStore, type StagedSession, type StoredSession } from './types.js';
+import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from '../noweb-store-sqlite.js';
+import { targetWriteError } from '../../../util/write-errors.js';
+import { EntryError, type ListOptions, type Presence, type PurgeableStore, type PurgeMode, type PurgePart, type SessionEntry, type SessionRef, type StagedSession, type StoredSession } from '../types.js';
+import { localPurgeParts, logoutLocal, preflightLocal } from './purge.js';
+import { folders, webjsProfileDirs } from './layout.js';
 
 export const STAGING_FOLDER = '.waha-storage-staging';
 /** A session being removed: `<staging>/<session ns>/<name>.removing-<hex>/` (renamed there first, so WAHA sees it go at once). */
@@ -61,7 +63,7 @@ const MAIN_SCHEMA = `
   CREATE INDEX IF NOT EXISTS session_worker_worker_idx ON session_worker (worker);
 `;
 
-export class LocalTransferStore implements SessionStore {
+export class LocalTransferStore implements PurgeableStore {
   readonly kind = 'local' as const;
   readonly location: string;
 
@@ -71,11 +73,11 @@ export class LocalTransferStore implements SessionStore {
 
   paths(ref: SessionRef): Paths {
     const namespaces = namespacesFor(ref.engine ?? 'NOWEB', this.options);
-    const sessionRoot = path.join(this.options.sessionsDir, namespaces.session);
+    const { sessionRoot, mainDir } = folders(this.options, ref.engine ?? 'NOWEB');
     return {
       sessionRoot,
       sessionDir: path.join(sessionRoot, ref.name),
-      mainDb: path.join(this.options.sessionsDir, namespaces.main, MAIN_DB),
+      mainDb: path.join(mainDir, MAIN_DB),
       stagingRoot: path.join(this.options.sessionsDir, STAGING_FOLDER, namespaces.session),
     };
   }
@@ -118,10 +120,8 @@ export class LocalTransferStore implements SessionStore {
   /** Where a WEBJS session's profile is: plus `<name>/session-<name>`, else core `default/session-<name>`. */
   webjsProfile(ref: SessionRef): string | undefined {
     if (ref.engine !== 'WEBJS') return undefined;
-    const { sessionRoot, sessionDir } = this.paths(ref);
-    const plus = path.join(sessionDir, webjs.profileFolder(ref.name));
+    const { plus, core } = webjsProfileDirs(this.paths(ref).sessionRoot, ref.name);
     if (existsSync(plus)) return plus;
-    const core = path.join(sessionRoot, webjs.CORE_LAYOUT_FOLDER, webjs.profileFolder(ref.name));
     return existsSync(core) ? core : undefined;
   }
 
@@ -203,6 +203,18 @@ export class LocalTransferStore implements SessionStore {
     await rm(trash, { recursive: true, force: true });
   }
 
+  logout(ref: SessionRef): Promise<void> {
+    return logoutLocal(this, ref);
+  }
+
+  preflightPurge(refs: readonly SessionRef[], mode: PurgeMode): Promise<void> {
+    return preflightLocal(this, refs, mode);
+  }
+
+  purgeParts(ref: SessionRef, mode: PurgeMode): PurgePart[] {
+    return localPurgeParts(this, ref, mode);
+  }
+
   private readonly finishing = new Map<string, Promise<void>>();
 
   /** Finishes removals an earlier run started (once per staging root and run). */
@@ -246,7 +258,7 @@ async function finishRemovalsIn(paths: Paths): Promise<void> {
   for (const entry of await readdir(paths.stagingRoot)) {
     const name = REMOVING.exec(entry)?.[1];
     if (!name) continue;
-    const back = existsSync(path.join(paths.sessionRoot, name)) || existsSync(path.join(paths.sessionRoot, webjs.CORE_LAYOUT_FOLDER, webjs.profileFolder(name)));
+    const back = existsSync(path.join(paths.sessionRoot, name)) || existsSync(webjsProfileDirs(paths.sessionRoot, name).core);
     if (!back) deleteMainRows(paths.mainDb, name);
     await rm(path.join(paths.stagingRoot, entry), { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /** A worker thread of local-inspect-pool: analyses the chunks of sessions it is sent. */
 import { parentPort } from 'node:worker_threads';
-import { analyseLocalSession } from './local.js';
-import type { ChunkResult, InspectChunk } from './local-inspect-pool.js';
+import { analyseLocalSession } from './inspect.js';
+import type { ChunkResult, InspectChunk } from './inspect-pool.js';
 
 parentPort!.on('message', async (chunk: InspectChunk) => {
   const reports = [];

@@ -7,14 +7,14 @@
  */
 import type { Db, MongoClient } from 'mongodb';
 import pLimit from 'p-limit';
-import { namespacesFor, type Engine } from '../engines.js';
-import * as noweb from '../engines/noweb.js';
-import * as webjs from '../engines/webjs.js';
-import { mainDatabase, sessionNameProblem, slugOf } from '../names.js';
-import { problem, type Problem } from '../problems.js';
-import type { InspectResult, SessionMe, SessionReport } from '../report.js';
-import { markSlugCollisions } from '../collisions.js';
-import { gridFsZipEntries, mongoStoreRows, sessionEntries } from '../entries.js';
+import { namespacesFor, type Engine } from '../../engines.js';
+import * as noweb from '../../engines/noweb.js';
+import * as webjs from '../../engines/webjs.js';
+import { mainDatabase, sessionNameProblem, slugOf } from '../../names.js';
+import { problem, type Problem } from '../../problems.js';
+import type { InspectResult, SessionMe, SessionReport } from '../../report.js';
+import { markSlugCollisions } from '../../collisions.js';
+import { gridFsZipEntries, mongoStoreRows, sessionEntries } from '../../entries.js';
 
 export interface MongoInspectOptions {
   client: MongoClient;

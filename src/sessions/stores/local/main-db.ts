@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { openReadOnly, type Database } from '../../util/sqlite.js';
-import type { SessionMe } from '../report.js';
+import { openReadOnly, type Database } from '../../../util/sqlite.js';
+import type { SessionMe } from '../../report.js';
 
 export const MAIN_DB = 'waha.sqlite3';
 

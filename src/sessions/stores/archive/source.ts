@@ -9,11 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { OperationError } from '../../errors.js';
-import type { Engine } from '../engines.js';
-import { parseEntryPath, sessionKey } from './archive-format.js';
-import { readArchive, type ArchiveReport } from './archive-reader.js';
-import type { ListOptions, Presence, SessionEntry, SessionRef, SessionStore, StagedSession, StoredSession } from './types.js';
+import { OperationError } from '../../../errors.js';
+import type { Engine } from '../../engines.js';
+import { parseEntryPath, sessionKey } from './format.js';
+import { readArchive, type ArchiveReport } from './reader.js';
+import type { ListOptions, Presence, SessionEntry, SessionRef, SessionStore, StagedSession, StoredSession } from '../types.js';
 
 export interface ArchiveSourceOptions {
   where: string;

@@ -23,11 +23,11 @@
  * document) gets the fixed UNKNOWN_TIME, which reads back as "no time". Times are in no digest.
  */
 import type { Hash } from 'node:crypto';
-import type { Engine } from '../engines.js';
-import { ENGINES } from '../engines.js';
-import { parseJsonOrThrow } from '../../util/json.js';
-import { isStoreName, parseKeyName } from '../engines/noweb-keys.js';
-import type { SessionEntry } from './types.js';
+import type { Engine } from '../../engines.js';
+import { ENGINES } from '../../engines.js';
+import { parseJsonOrThrow } from '../../../util/json.js';
+import { isStoreName, parseKeyName } from '../../engines/noweb-keys.js';
+import type { SessionEntry } from '../types.js';
 
 export const FORMAT_VERSION = 1;
 export const HEADER_PATH = 'waha-storage-archive.json';

@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { HEADER_PATH, MANIFEST_PATH, type ArchiveHeader, type Manifest } from './archive-format.js';
-import { AGE_MAGIC, decryptStream, GZIP_MAGIC, peek } from './archive-crypto.js';
+import { HEADER_PATH, MANIFEST_PATH, type ArchiveHeader, type Manifest } from './format.js';
+import { AGE_MAGIC, decryptStream, GZIP_MAGIC, peek } from './crypto.js';
 
 export type ArchiveKind =
   | { kind: 'archive'; encrypted: boolean; header: ArchiveHeader; manifest: Manifest }

@@ -8,14 +8,14 @@ import { createReadStream, createWriteStream, existsSync, statSync } from 'node:
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { OperationError, UsageError } from '../../errors.js';
-import { targetWriteError } from '../../util/write-errors.js';
-import type { Engine } from '../engines.js';
-import { transfer, type TransferOptions, type TransferResult } from '../transfer.js';
-import type { Manifest } from './archive-format.js';
-import { readArchive, type ArchiveReport } from './archive-reader.js';
-import { ArchiveTarget } from './archive-writer.js';
-import type { SessionStore } from './types.js';
+import { OperationError, UsageError } from '../../../errors.js';
+import { targetWriteError } from '../../../util/write-errors.js';
+import type { Engine } from '../../engines.js';
+import { transfer, type TransferOptions, type TransferResult } from '../../transfer.js';
+import type { Manifest } from './format.js';
+import { readArchive, type ArchiveReport } from './reader.js';
+import { ArchiveTarget } from './writer.js';
+import type { SessionStore } from '../types.js';
 
 export type BackupOutput = { kind: 'file'; path: string } | { kind: 'stream'; stream: Writable; name: string };
 

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../../errors.js';
 
 /** Every age file starts with this line. */
 export const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');

@@ -6,20 +6,21 @@
 import { existsSync, readFileSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { OperationError, UsageError } from '../../errors.js';
-import { ENGINES, namespacesFor, type Engine } from '../engines.js';
-import * as gows from '../engines/gows.js';
-import * as noweb from '../engines/noweb.js';
-import * as webjs from '../engines/webjs.js';
-import { sessionNameProblem } from '../names.js';
-import { markSlugCollisions } from '../collisions.js';
-import { problem, type Problem } from '../problems.js';
-import type { InspectResult, SessionReport } from '../report.js';
-import { describeJsonError } from '../../util/json.js';
-import { listFolder, treeTotals, walkSync } from '../../util/walk.js';
+import { OperationError, UsageError } from '../../../errors.js';
+import { ENGINES, type Engine } from '../../engines.js';
+import * as gows from '../../engines/gows.js';
+import * as noweb from '../../engines/noweb.js';
+import * as webjs from '../../engines/webjs.js';
+import { sessionNameProblem } from '../../names.js';
+import { markSlugCollisions } from '../../collisions.js';
+import { problem, type Problem } from '../../problems.js';
+import type { InspectResult, SessionReport } from '../../report.js';
+import { describeJsonError } from '../../../util/json.js';
+import { listFolder, treeTotals, walkSync } from '../../../util/walk.js';
 import { readMainDb, type MainDbContents } from './main-db.js';
-import { folderEntries, nowebKeyFiles, nowebStoreRows, opaqueFolderEntry, sessionEntries, webjsProfileEntry } from '../entries.js';
-import { analyseInThreads } from './local-inspect-pool.js';
+import { folderEntries, nowebKeyFiles, nowebStoreRows, opaqueFolderEntry, sessionEntries, webjsProfileEntry } from '../../entries.js';
+import { analyseInThreads } from './inspect-pool.js';
+import { folders, webjsProfileDirs } from './layout.js';
 
 export const CONFIG_FILE = '.waha.session.config.json';
 
@@ -80,11 +81,10 @@ async function assertSessionsDir(directory: string): Promise<void> {
 export async function listLocalSessions(options: LocalInspectOptions): Promise<LocalSessionRef[]> {
   const groups = new Map<string, { engines: Engine[]; mainDirs: Map<Engine, string> }>();
   for (const engine of options.engines) {
-    const namespaces = namespacesFor(engine, options);
-    const folder = path.join(options.sessionsDir, namespaces.session);
+    const { sessionRoot: folder, mainDir } = folders(options, engine);
     const group = groups.get(folder) ?? { engines: [] as Engine[], mainDirs: new Map<Engine, string>() };
     group.engines.push(engine);
-    group.mainDirs.set(engine, path.join(options.sessionsDir, namespaces.main));
+    group.mainDirs.set(engine, mainDir);
     groups.set(folder, group);
   }
   const wanted = options.sessions?.length ? new Set(options.sessions) : undefined;
@@ -118,8 +118,7 @@ async function addWebjsProfiles(folder: string, found: Map<string, LocalSessionR
     if (!found.has(name)) found.set(name, { name, directory: path.join(folder, name), engineHint, mainDir });
   }
   for (const ref of found.values()) {
-    const plus = path.join(ref.directory, webjs.profileFolder(ref.name));
-    const core = path.join(coreFolder, webjs.profileFolder(ref.name));
+    const { plus, core } = webjsProfileDirs(folder, ref.name);
     if (existsSync(plus)) {
       const isCore = ref.name === webjs.CORE_LAYOUT_FOLDER && sharedCore;
       ref.webjsProfile = { directory: plus, layout: isCore ? 'core' : 'plus' };
