@@ -20,6 +20,7 @@ export type ProblemCode =
   | 'engine-unsupported-store'
   | 'store-unreachable'
   | 'waha-connected'
+  | 'engine-unknown'
   | 'unreadable';
 
 export interface Problem {
@@ -46,6 +47,7 @@ const HINTS: Record<ProblemCode, string> = {
   'engine-unsupported-store': 'WAHA cannot use this engine with this store',
   'store-unreachable': 'the other stores are listed; fix the connection and run again to see this one',
   'waha-connected': 'WAHA is running on this session; stop it before migrating or purging',
+  'engine-unknown': 'several engines share this namespace and nothing says which one this session is; give --engine',
   unreadable: 'check permissions on the path',
 };
 

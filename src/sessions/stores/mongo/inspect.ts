@@ -6,6 +6,7 @@
  * No multi-document transactions are used (standalone servers have none).
  */
 import type { Db, MongoClient } from 'mongodb';
+import { configOwner, ENGINE_UNKNOWN_MESSAGE } from '../shared-main.js';
 import pLimit from 'p-limit';
 import { namespacesFor, type Engine } from '../../engines.js';
 import * as noweb from '../../engines/noweb.js';
@@ -47,7 +48,8 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
   const sessions: SessionReport[] = [];
   const problems: Problem[] = [];
 
-  for (const group of groupsOf(options)) {
+  const groups = groupsOf(options);
+  for (const group of groups) {
     const engineHint = group.engines.length === 1 ? group.engines[0]! : null;
     const main = existing.has(mainDatabase(group.main))
       ? await readMain(options.client.db(mainDatabase(group.main)))
@@ -55,8 +57,11 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
     const prefix = `waha_${group.session}_`;
     const sessionDbs = [...existing].filter((name) => name.startsWith(prefix) && name !== mainDatabase(group.main));
     const known = new Set([...main.configs.keys()].map(slugOf));
-    const refs: { name: string; database: string; orphan: boolean }[] = [];
-    for (const name of main.configs.keys()) refs.push({ name, database: `${prefix}${slugOf(name)}`, orphan: false });
+    const refs: { name: string; database: string; orphan: boolean; engineUnknown?: boolean }[] = [];
+    for (const name of main.configs.keys()) {
+      const owner = configOwner(groups, group, (other) => existing.has(`waha_${other.session}_${slugOf(name)}`));
+      if (owner !== 'elsewhere') refs.push({ name, database: `${prefix}${slugOf(name)}`, orphan: false, engineUnknown: owner === 'engine-unknown' });
+    }
     for (const database of sessionDbs) {
       const slug = database.slice(prefix.length);
       if (!known.has(slug)) refs.push({ name: slug, database, orphan: true });
@@ -64,7 +69,7 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
     const selected = refs.filter((ref) => !wanted || wanted.has(ref.name)).sort((a, b) => a.name.localeCompare(b.name));
     const reports = await Promise.all(selected.map((ref) => limit(async () => {
       const report: SessionReport = {
-        engine: engineHint,
+        engine: ref.engineUnknown ? null : engineHint,
         name: ref.name,
         store: 'mongo',
         loggedIn: null,
@@ -80,6 +85,7 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
       const nameProblem = sessionNameProblem(ref.name);
       if (nameProblem && !ref.orphan) report.problems.push(problem('invalid-name', `the session name "${ref.name}" ${nameProblem}`));
       if (ref.orphan) report.problems.push(problem('orphan-database', `database ${ref.database} has no document in ${mainDatabase(group.main)}.sessions`));
+      if (ref.engineUnknown) report.problems.push(problem('engine-unknown', ENGINE_UNKNOWN_MESSAGE));
       const counted = () => sessionEntries({ me: report.me !== null, worker: main.workers.has(ref.name), auth: report.entries });
       if (!existing.has(ref.database)) {
         report.loggedIn = false;

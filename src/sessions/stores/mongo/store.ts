@@ -9,6 +9,7 @@
  * A rerun that finds the marker treats the database as leftovers of an interrupted run.
  */
 import { once } from 'node:events';
+import { ENGINE_UNKNOWN_REFUSAL } from '../shared-main.js';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -98,7 +99,8 @@ export class MongoTransferStore implements PurgeableStore {
       const session: StoredSession = { engine: report.engine, name: report.name };
       const orphan = report.problems.find((item) => item.code === 'orphan-database');
       const unreadable = report.problems.find((item) => item.code === 'unreadable');
-      if (orphan) session.refusal = { status: 'skipped', reason: 'orphan-database', message: `${orphan.message}; its session name is unknown` };
+      if (report.problems.some((item) => item.code === 'engine-unknown')) session.refusal = { ...ENGINE_UNKNOWN_REFUSAL };
+      else if (orphan) session.refusal = { status: 'skipped', reason: 'orphan-database', message: `${orphan.message}; its session name is unknown` };
       else if (unreadable) session.refusal = { status: 'failed', reason: 'unreadable', message: unreadable.message };
       else if (await this.collections(this.sessionDb(session)).then((names) => names.includes(INCOMPLETE_MARKER))) {
         session.refusal = { status: 'failed', reason: 'incomplete', message: `${this.sessionDb(session).databaseName} is marked incomplete (an interrupted migration into MongoDB); migrate it there again first` };

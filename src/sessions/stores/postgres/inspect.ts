@@ -6,6 +6,7 @@
  * Sizes come from pg_database_size; only key ids are read, never whole values, except creds.
  */
 import pLimit from 'p-limit';
+import { configOwner, ENGINE_UNKNOWN_MESSAGE } from '../shared-main.js';
 import type { Client } from 'pg';
 import type { PostgresServer } from '../../../util/postgres.js';
 import { markSlugCollisions } from '../../collisions.js';
@@ -54,15 +55,19 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
   const problems: Problem[] = [];
   const mains = new Set(groupsOf(options).map((group) => truncateIdentifier(`waha_${group.main}`)));
 
-  for (const group of groupsOf(options)) {
+  const groups = groupsOf(options);
+  for (const group of groups) {
     const engineHint = group.engines.length === 1 ? group.engines[0]! : null;
     const mainName = truncateIdentifier(`waha_${group.main}`);
     const main = databases.has(mainName) ? await server.with(mainName, readMain) : emptyMain();
     const prefix = `waha_${group.session}_`;
     const dbOf = (name: string) => databasesOf(engineHint, name, { namespace: group.main, sessionNamespace: group.session }).session;
     const known = new Set([...main.configs.keys()].map(dbOf));
-    const refs: { name: string; database: string; orphan: boolean }[] = [];
-    for (const name of main.configs.keys()) refs.push({ name, database: dbOf(name), orphan: false });
+    const refs: { name: string; database: string; orphan: boolean; engineUnknown?: boolean }[] = [];
+    for (const name of main.configs.keys()) {
+      const owner = configOwner(groups, group, (other) => databases.has(databasesOf(other.engines.length === 1 ? other.engines[0]! : null, name, { namespace: other.main, sessionNamespace: other.session }).session));
+      if (owner !== 'elsewhere') refs.push({ name, database: dbOf(name), orphan: false, engineUnknown: owner === 'engine-unknown' });
+    }
     for (const database of databases) {
       if (!database.startsWith(prefix) || mains.has(database) || known.has(database)) continue;
       if (database.startsWith(STAGING_PREFIX) || database.startsWith(OLD_PREFIX)) continue;
@@ -71,7 +76,7 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
     const selected = refs.filter((ref) => !wanted || wanted.has(ref.name)).sort((a, b) => a.name.localeCompare(b.name));
     const reports = await Promise.all(selected.map((ref) => limit(async () => {
       const report: SessionReport = {
-        engine: engineHint,
+        engine: ref.engineUnknown ? null : engineHint,
         name: ref.name,
         store: 'postgres',
         loggedIn: null,
@@ -87,6 +92,7 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
       const nameProblem = sessionNameProblem(ref.name);
       if (nameProblem && !ref.orphan) report.problems.push(problem('invalid-name', `the session name "${ref.name}" ${nameProblem}`));
       if (ref.orphan) report.problems.push(problem('orphan-database', `database ${ref.database} has no row in ${mainName}.session_config`));
+      if (ref.engineUnknown) report.problems.push(problem('engine-unknown', ENGINE_UNKNOWN_MESSAGE));
       if (!databases.has(ref.database)) {
         report.loggedIn = false;
         report.problems.push(problem('no-auth', `no database ${ref.database} (WAHA drops it on logout)`));

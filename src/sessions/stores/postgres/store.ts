@@ -11,6 +11,7 @@
  * is renamed back; a session database that still has the marker is a leftover (copied again).
  */
 import type { Client } from 'pg';
+import { ENGINE_UNKNOWN_REFUSAL } from '../shared-main.js';
 import { redact } from '../../../config/redact.js';
 import { OperationError } from '../../../errors.js';
 import { quoteIdent, serverVersion, type PostgresServer } from '../../../util/postgres.js';
@@ -63,7 +64,8 @@ export class PostgresTransferStore implements PurgeableStore {
       const orphan = report.problems.find((item) => item.code === 'orphan-database');
       const unreadable = report.problems.find((item) => item.code === 'unreadable');
       const incomplete = report.problems.find((item) => item.code === 'unexpected-content' && item.message.includes(INCOMPLETE_MARKER));
-      if (orphan) session.refusal = { status: 'skipped', reason: 'orphan-database', message: `${orphan.message}; its session name is unknown` };
+      if (report.problems.some((item) => item.code === 'engine-unknown')) session.refusal = { ...ENGINE_UNKNOWN_REFUSAL };
+      else if (orphan) session.refusal = { status: 'skipped', reason: 'orphan-database', message: `${orphan.message}; its session name is unknown` };
       else if (unreadable) session.refusal = { status: 'failed', reason: 'unreadable', message: unreadable.message };
       else if (incomplete) session.refusal = { status: 'failed', reason: 'incomplete', message: `${this.databases(session).session} is marked incomplete (an interrupted migration into PostgreSQL); migrate it there again first` };
       sessions.push(session);

@@ -1,0 +1,66 @@
+/**
+ * Several engines sharing one main namespace (WAHA_NAMESPACE set, session namespaces per engine): a
+ * logged-out session's `sessions` document does not say its engine. It must be listed once (engine
+ * unknown) and never copied into every engine's folder; a logged-in one belongs to the engine whose
+ * per-session database it has.
+ */
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, runCli } from '../support/cli.js';
+import { scaleSessionName, writeLocalNowebSessions } from '../support/fixtures/index.js';
+import { connectMongo, mongoUrl } from '../support/mongo.js';
+
+let client: MongoClient;
+let base: string;
+let namespace: string;
+const loggedIn = `shared-${Date.now().toString(36)}`; // its database waha_noweb_<name> must be this file's own
+
+beforeAll(async () => {
+  client = await connectMongo();
+  base = mkdtempSync(path.join(os.tmpdir(), 'waha-shared-ns-'));
+  namespace = `shared${Date.now().toString(36)}`;
+  await writeLocalNowebSessions(path.join(base, 'src'), { count: 1, keysPerSession: 5 });
+  renameSync(path.join(base, 'src', 'noweb', scaleSessionName(0)), path.join(base, 'src', 'noweb', loggedIn));
+  const copied = await runCli(['migrate', 'local', 'mongo', '--sessions-dir', path.join(base, 'src'), '--mongo-url', mongoUrl(), '--namespace', namespace, '--force', '--json']);
+  expect(copied.code, copied.stderr).toBe(0);
+  // WAHA keeps the config of a logged-out session and drops its database
+  await client.db(`waha_${namespace}`).collection('sessions').insertOne({ name: 'gone', webhooks: [] });
+});
+
+afterAll(async () => {
+  const { databases } = await client.db().admin().listDatabases({ nameOnly: true });
+  for (const { name } of databases) if (name === `waha_${namespace}` || name === `waha_noweb_${loggedIn}`) await client.db(name).dropDatabase();
+  await client.close();
+  rmSync(base, { recursive: true, force: true });
+});
+
+describe('engines sharing one main namespace', () => {
+  it('inspect lists each session once: the logged-in one as NOWEB, the logged-out one with engine unknown', async () => {
+    const result = await runCli(['inspect', 'mongo', '--mongo-url', mongoUrl(), '--namespace', namespace, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const sessions = json(result).sessions.map((session: any) => ({ engine: session.engine, name: session.name, codes: session.problems.map((item: any) => item.code) }));
+    expect(sessions).toHaveLength(2);
+    expect(sessions).toContainEqual({ engine: 'NOWEB', name: loggedIn, codes: [] });
+    expect(sessions.find((session: any) => session.name === 'gone')).toMatchObject({ engine: null, codes: expect.arrayContaining(['engine-unknown']) });
+  });
+
+  it('migrate mongo local copies the logged-in session, skips the other with engine-unknown, and writes no folder for other engines', async () => {
+    const target = path.join(base, 'dst');
+    const result = await runCli(['migrate', 'mongo', 'local', '--sessions-dir', target, '--mongo-url', mongoUrl(), '--namespace', namespace, '--force', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const outcomes = json(result).sessions.map((session: any) => [session.engine, session.name, session.status, session.reason ?? null]);
+    expect(outcomes).toEqual(expect.arrayContaining([['NOWEB', loggedIn, 'done', null], [null, 'gone', 'skipped', 'engine-unknown']]));
+    expect(outcomes).toHaveLength(2);
+    for (const engine of ['webjs', 'gows', 'wpp']) expect(existsSync(path.join(target, engine)), engine).toBe(false);
+    expect(readdirSync(path.join(target, 'noweb'))).toEqual([loggedIn]);
+  });
+
+  it('with --engine the logged-out session is that engine\'s', async () => {
+    const result = await runCli(['inspect', 'mongo', '--mongo-url', mongoUrl(), '--namespace', namespace, '--engine', 'GOWS', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(json(result).sessions.find((session: any) => session.name === 'gone')).toMatchObject({ engine: 'GOWS' });
+  });
+});
