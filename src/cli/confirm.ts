@@ -28,7 +28,7 @@ export async function confirmDestructive(reporter: Reporter, options: ConfirmOpt
   }
   const { confirm } = await import('@inquirer/prompts');
   const agreed = await prompting(`${what} cancelled: nothing was changed`,
-    (context) => confirm({ message: options.question, default: false }, { ...context, signal: options.signal }));
+    (context) => confirm({ message: options.question, default: false }, context), options.signal);
   if (!agreed) throw new OperationError(`${what} cancelled: nothing was changed`, { hint: 'answered no' });
 }
 
@@ -36,10 +36,17 @@ export async function confirmDestructive(reporter: Reporter, options: ConfirmOpt
  * Runs one @inquirer prompt on stderr. While it asks, the terminal is in raw mode (Ctrl-C is a
  * keystroke there, which the prompt turns into ExitPromptError: exit 130, `cancelled` says what was
  * left undone); afterwards stdin is back in cooked mode and paused, so the next Ctrl-C is SIGINT again.
+ * Ctrl-D (or the terminal going away) closes the prompt's readline, which pauses stdin, without
+ * settling the prompt: the process would then hang on open connections, or end silently with exit 0
+ * (Node 20) or 13 and "unsettled top-level await" (Node 24). stdin paused while the question waits
+ * means no answer can come: an interruption at the question too. `signal` (the command's interrupt) also ends it.
  */
-export async function prompting<T>(cancelled: string, ask: (context: { output: NodeJS.WritableStream }) => Promise<T>): Promise<T> {
+export async function prompting<T>(cancelled: string, ask: (context: { output: NodeJS.WritableStream; signal: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const inputGone = new AbortController();
+  const onPause = () => inputGone.abort(new Error('the terminal input ended'));
+  process.stdin.once('pause', onPause);
   try {
-    return await ask({ output: process.stderr });
+    return await ask({ output: process.stderr, signal: signal ? AbortSignal.any([signal, inputGone.signal]) : inputGone.signal });
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'ExitPromptError' || name === 'AbortPromptError') {
@@ -47,6 +54,7 @@ export async function prompting<T>(cancelled: string, ask: (context: { output: N
     }
     throw error;
   } finally {
+    process.stdin.removeListener('pause', onPause);
     const stdin = process.stdin;
     if (stdin.isTTY) {
       if (stdin.isRaw) stdin.setRawMode(false);

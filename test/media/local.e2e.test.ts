@@ -178,6 +178,17 @@ describe('media clean (local)', () => {
     expect(files(dir)).toEqual([]);
   });
 
+  it('Ctrl-D at the question cancels: exit 130, says so, deletes nothing', async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 3; i++) writeLocal(dir, `s/${i}.jpg`, 'x', ago(2 * DAY));
+    const result = await runCli(['media', 'clean', '--older-than', '1d', '--max-delete', '1'], { env: env(dir), tty: true, input: '\x04', timeoutMs: 30_000 });
+    expect(result.stdout).toMatch(/Delete them all\?/);
+    expect(result.stdout).toMatch(/cancelled: nothing was changed \(interrupted at the question\)/);
+    expect(result.stdout).not.toMatch(/unsettled top-level await/);
+    expect(result.code).toBe(130);
+    expect(files(dir)).toHaveLength(3);
+  });
+
   it.runIf(privileged)('counts permission-denied files as failed (exit 3) and deletes the rest', async () => {
     const dir = tempDir();
     for (let i = 0; i < 6; i++) writeLocal(dir, `s/${i}.jpg`, 'x', ago(2 * DAY));

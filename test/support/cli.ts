@@ -5,6 +5,9 @@ import { ROOT } from './servers.js';
 
 export const BIN = path.join(ROOT, 'bin', 'waha-storage.js');
 
+/** An @inquirer question on the screen: its "?" prefix at the start of a line (after any colour/cursor codes). */
+const QUESTION = /(?:^|[\r\n])(?:\x1b\[[\d;?]*[A-Za-z])*\?(?:\x1b\[[\d;]*m)* /;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -14,6 +17,12 @@ export interface CliResult {
 export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /**
+   * Written to stdin. With `tty` it is the answer to the one question the command asks: typed
+   * once the question is on the screen (as a person would; @inquirer drops keys typed before its
+   * prompt is up), and the terminal stays open until the command exits (`script` turns the end
+   * of its stdin into a Ctrl-D, which at a question cancels it).
+   */
   input?: string;
   /** Run under a pseudo-terminal (util-linux `script`), so stdout and stderr are TTYs. */
   tty?: boolean;
@@ -56,10 +65,17 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   // decoded as a stream: a character split between two chunks (a table border) stays one character
   command.stdout.setEncoding('utf8');
   command.stderr.setEncoding('utf8');
-  command.stdout.on('data', (chunk) => { stdout += chunk; });
+  let answer = options.tty ? options.input : undefined;
+  command.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    if (answer !== undefined && QUESTION.test(stdout)) {
+      command.stdin.write(answer);
+      answer = undefined;
+    }
+  });
   command.stderr.on('data', (chunk) => { stderr += chunk; });
-  if (options.input !== undefined) command.stdin.end(options.input);
-  else if (!options.tty) command.stdin.end();
+  if (!options.tty) command.stdin.end(options.input);
+  command.stdin.on('error', () => {}); // the command may exit before reading what was written
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       command.kill('SIGKILL');
@@ -68,6 +84,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     command.on('error', reject);
     command.on('close', (code) => {
       clearTimeout(timer);
+      command.stdin.destroy();
       resolve({ code, stdout, stderr });
     });
   });
