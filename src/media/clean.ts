@@ -4,6 +4,7 @@
  * the very same loop without deleting, so it prints the same totals.
  */
 import { matcher, type DeleteFailure, type ListFilter, type MediaObject, type MediaStore, type ObjectFilter } from './store.js';
+import { testPace } from '../util/test-pace.js';
 
 export interface CleanProgress {
   scanned: number;
@@ -128,6 +129,7 @@ export async function cleanMedia(options: CleanOptions): Promise<CleanResult> {
     progress();
     // A local listing runs without touching the event loop; let a pending Ctrl-C / SIGTERM land.
     await new Promise((resolve) => setImmediate(resolve));
+    await testPace();
     if (options.signal?.aborted) {
       interrupted = true;
       break;

@@ -5,6 +5,7 @@
  * through a callback and returns one outcome per session.
  */
 import pLimit from 'p-limit';
+import { testPace } from '../util/test-pace.js';
 import { canonicalJson, SessionDigest, sha256 } from '../util/digest.js';
 import type { Engine } from './engines.js';
 import { sessionNameProblem, slugCollisions } from './names.js';
@@ -123,6 +124,7 @@ export async function transfer(options: TransferOptions): Promise<TransferResult
   let interrupted = false;
   let stopped: TransferResult['stopped'];
   await Promise.all(listed.map((session, index) => limit(async () => {
+    await testPace();
     if (options.signal?.aborted) {
       interrupted = true;
       return;

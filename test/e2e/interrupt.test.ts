@@ -28,6 +28,9 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** A pause at each safe point (src/util/test-pace.ts): an idle machine would finish before the keystroke lands. */
+const PACE = { WAHA_STORAGE_TEST_PACE_MS: '150' };
+
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -55,7 +58,7 @@ async function ctrlC(args: string[], env: Record<string, string>, ready: (screen
   const name = `run${++runs}`;
   const rc = path.join(work, `${name}.rc`);
   const script = path.join(work, `${name}.sh`);
-  const variables = Object.entries({ ...cleanEnv(env), TERM: 'xterm-256color' })
+  const variables = Object.entries({ ...cleanEnv({ ...PACE, ...env }), TERM: 'xterm-256color' })
     .filter(([key, value]) => value !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
     .map(([key, value]) => `export ${key}=${quote(value!)}`);
   // The shell traps INT so that it outlives the Ctrl-C and records the command's exit code.
@@ -89,7 +92,7 @@ interface PipedRun {
 
 /** Runs the binary without a terminal (as cron does) and sends `signal` once `ready()` holds. */
 async function piped(args: string[], env: Record<string, string>, signal: NodeJS.Signals, ready: () => boolean | Promise<boolean>): Promise<PipedRun> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv({ ...PACE, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => { stdout += chunk; });
