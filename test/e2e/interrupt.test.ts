@@ -39,6 +39,11 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+/** The child's environment as cleanEnv gives it (with the pace), by name. */
+function variables_of(env: Record<string, string>): NodeJS.ProcessEnv {
+  return cleanEnv({ ...PACE, ...env });
+}
+
 function quote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
@@ -62,7 +67,9 @@ async function ctrlC(args: string[], env: Record<string, string>, ready: (screen
     .filter(([key, value]) => value !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
     .map(([key, value]) => `export ${key}=${quote(value!)}`);
   // The shell traps INT so that it outlives the Ctrl-C and records the command's exit code.
-  writeFileSync(script, [...variables, "trap 'true' INT", `cd ${quote(ROOT)}`,
+  // the tmux server has the test run's own environment (CI=true in CI turns spinners off): drop what cleanEnv drops
+  const unset = Object.keys(process.env).filter((key) => !(key in variables_of(env))).filter((key) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key));
+  writeFileSync(script, [unset.length ? `unset ${unset.join(' ')}` : '', ...variables, "trap 'true' INT", `cd ${quote(ROOT)}`,
     `${[process.execPath, BIN, ...args].map(quote).join(' ')}`, `echo $? > ${quote(rc)}`, 'sleep 120', ''].join('\n'));
   const tmux = (...rest: string[]) => spawnSync('tmux', ['-L', SOCKET, ...rest], { encoding: 'utf8' });
   const started = tmux('new-session', '-d', '-x', '250', '-y', '50', '-s', name, `bash ${quote(script)}`);
