@@ -14,6 +14,7 @@ import { Random } from '../support/fixtures/random.js';
 import { uniqueNamespace } from '../support/mongo.js';
 import { age } from '../support/scenario.js';
 import { emptyBase } from '../migrate/helpers.js';
+import { databasesOf } from '../../src/sessions/stores/postgres/layout.js';
 import { cliIn, dropNamespace, postgresUrl, withDatabase } from './helpers.js';
 
 const COUNT = 10;
@@ -61,8 +62,14 @@ async function identicalInPostgres(pristine: string, namespace: string): Promise
   return new Set((json(dry).sessions as { name: string; status: string; reason?: string }[]).filter((session) => session.reason === 'identical').map((session) => session.name));
 }
 
-async function stagingLeft(): Promise<string[]> {
-  return withDatabase('postgres', async (client) => (await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'waha_storage_%'")).rows.map((row) => row.datname));
+/** Staging and replaced databases of these sessions still on the server (other test files run beside this one). */
+async function stagingLeft(namespace: string, names: readonly string[]): Promise<string[]> {
+  const ours = new Set(names.flatMap((name) => {
+    const { staging, old } = databasesOf('NOWEB', name, { namespace, sessionNamespace: namespace });
+    return [staging, old];
+  }));
+  const all = await withDatabase('postgres', async (client) => (await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'waha_storage_%'")).rows.map((row) => row.datname));
+  return all.filter((name) => ours.has(name));
 }
 
 describe('SIGKILL during migrate local postgres', () => {
@@ -100,7 +107,7 @@ describe('SIGKILL during migrate local postgres', () => {
       const outcomes = json(rerun).sessions as { name: string; status: string; reason?: string }[];
       for (const session of outcomes) expect(session.status === 'done' || session.reason === 'identical', `${session.name} ${session.status} ${session.reason}`).toBe(true);
       expect(await identicalInPostgres(pristine, namespace)).toEqual(new Set(names));
-      expect(await stagingLeft()).toEqual([]);
+      expect(await stagingLeft(namespace, names)).toEqual([]);
       if (move) {
         const left = (await readdir(path.join(base, namespace), { withFileTypes: true })).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'));
         expect(left.map((entry) => entry.name)).toEqual([]);
