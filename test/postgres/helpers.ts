@@ -3,6 +3,8 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { mongoUrl } from '../support/mongo.js';
+import { databasesOf as sessionDatabases } from '../../src/sessions/stores/postgres/layout.js';
+import type { Engine } from '../../src/sessions/engines.js';
 
 export function postgresUrl(): string {
   return inject('postgresUrl');
@@ -40,6 +42,16 @@ export async function databasesOf(namespace: string): Promise<string[]> {
       [`waha_${namespace}`, `waha\\_${namespace.replace(/_/g, '\\_')}\\_%`]);
     return rows.map((row) => row.datname);
   });
+}
+
+/** Staging and replaced databases of these sessions still on the server; other test files share it, so only these names count. */
+export async function stagingLeft(namespace: string, names: readonly string[], engine: Engine = 'NOWEB'): Promise<string[]> {
+  const ours = new Set(names.flatMap((name) => {
+    const { staging, old } = sessionDatabases(engine, name, { namespace, sessionNamespace: namespace });
+    return [staging, old];
+  }));
+  const all = await withDatabase('postgres', async (client) => (await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'waha_storage_%'")).rows.map((row) => row.datname));
+  return all.filter((name) => ours.has(name));
 }
 
 /** Drops every database of the namespace (`waha_<ns>` and `waha_<ns>_*`). */

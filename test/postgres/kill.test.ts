@@ -14,8 +14,7 @@ import { Random } from '../support/fixtures/random.js';
 import { uniqueNamespace } from '../support/mongo.js';
 import { age } from '../support/scenario.js';
 import { emptyBase } from '../migrate/helpers.js';
-import { databasesOf } from '../../src/sessions/stores/postgres/layout.js';
-import { cliIn, dropNamespace, postgresUrl, withDatabase } from './helpers.js';
+import { cliIn, dropNamespace, postgresUrl, stagingLeft } from './helpers.js';
 
 const COUNT = 10;
 const KEYS = 300;
@@ -60,16 +59,6 @@ async function identicalInPostgres(pristine: string, namespace: string): Promise
   const dry = await cliIn(['migrate', 'local', 'postgres', '--dry-run', '--force', '--json'], pristine, namespace, { timeoutMs: 120_000 });
   expect(dry.code, dry.stderr).toBe(0);
   return new Set((json(dry).sessions as { name: string; status: string; reason?: string }[]).filter((session) => session.reason === 'identical').map((session) => session.name));
-}
-
-/** Staging and replaced databases of these sessions still on the server (other test files run beside this one). */
-async function stagingLeft(namespace: string, names: readonly string[]): Promise<string[]> {
-  const ours = new Set(names.flatMap((name) => {
-    const { staging, old } = databasesOf('NOWEB', name, { namespace, sessionNamespace: namespace });
-    return [staging, old];
-  }));
-  const all = await withDatabase('postgres', async (client) => (await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'waha_storage_%'")).rows.map((row) => row.datname));
-  return all.filter((name) => ours.has(name));
 }
 
 describe('SIGKILL during migrate local postgres', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../support/cli.js';
 import { age, localScenario, type Scenario } from '../support/scenario.js';
 import { emptyBase } from '../migrate/helpers.js';
-import { cliIn, databasesOf, dropNamespace, postgresUrl, snapshot, withDatabase } from './helpers.js';
+import { cliIn, databasesOf, dropNamespace, postgresUrl, snapshot, stagingLeft, withDatabase } from './helpers.js';
 import { uniqueNamespace } from '../support/mongo.js';
 
 interface Outcome { name: string; status: string; reason?: string; message?: string; action?: string }
@@ -104,9 +104,7 @@ describe('conflicts, --dry-run and --move', () => {
       expect(JSON.parse(rows[0]!.data).data.advSecretKey).toBe(changed.advSecretKey);
     });
     expect(statuses((await cliIn(['migrate', 'local', 'postgres', '--session', 'alpha', '--json'], scenario.base, ns)).stdout)).toEqual({ alpha: 'skipped:identical' });
-    await withDatabase('postgres', async (client) => {
-      expect((await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'waha_storage_%'")).rows).toEqual([]);
-    });
+    expect(await stagingLeft(ns, ['alpha', 'fresh'])).toEqual([]);
   });
 
   it('--move: an identical copy only removes the source; postgres -> local --move empties PostgreSQL as WAHA\'s delete', async () => {
