@@ -1,0 +1,88 @@
+/**
+ * Usage of the MongoDB store: per collection of each session database, the server's own
+ * statistics — `$collStats` (storageStats), else the `collStats` command (FerretDB answers both),
+ * else only `countDocuments` (bytes unknown, said in the notes). Bytes are `totalSize` (storage and
+ * indexes); rows are the statistics' document count, an estimate. Sessions are those `inspect` lists.
+ */
+import type { Db, MongoClient } from 'mongodb';
+import pLimit from 'p-limit';
+import type { SessionReport } from '../sessions/report.js';
+import { partOfTable } from './parts.js';
+import { addTable, emptyParts, sessionBytes, type SessionUsage, type TableUsage, type UsageSource } from './report.js';
+import { carriedProblems } from './sessions.js';
+
+export interface MongoUsageOptions {
+  client: MongoClient;
+  sessions: readonly SessionReport[];
+  concurrency: number;
+  signal?: AbortSignal;
+  onSession?: (name: string) => void;
+}
+
+interface StorageStats {
+  size?: number;
+  count?: number;
+  storageSize?: number;
+  totalIndexSize?: number;
+  totalSize?: number;
+}
+
+export async function mongoUsage(options: MongoUsageOptions): Promise<{ sessions: SessionUsage[]; notes: string[] }> {
+  const { databases } = await options.client.db().admin().listDatabases({ nameOnly: true });
+  const existing = new Set(databases.map((database) => database.name));
+  const limit = pLimit(options.concurrency);
+  const notes = new Set<string>();
+  const sessions = await Promise.all(options.sessions.map((session) => limit(async () => {
+    options.signal?.throwIfAborted();
+    const database = String(session.details.location);
+    const usage: SessionUsage = {
+      name: session.name,
+      engine: session.engine,
+      location: database,
+      bytes: 0,
+      parts: emptyParts({}, 'documents'),
+      sources: [],
+      problems: carriedProblems(session),
+    };
+    if (existing.has(database)) {
+      const db = options.client.db(database);
+      const sources = new Set<UsageSource>();
+      const collections = await db.listCollections({}, { nameOnly: true }).toArray();
+      for (const { name, type } of collections) {
+        if (type === 'view' || name.startsWith('system.')) continue;
+        const { figures, source } = await collectionUsage(db, name);
+        if (source === 'countDocuments') notes.add(`the server answered neither $collStats nor collStats (${database}.${name}): documents counted, bytes unknown`);
+        else if (source === 'collStats') notes.add('the server does not answer $collStats: sizes from the collStats command');
+        sources.add(source);
+        addTable(usage.parts[partOfTable(name)], name, figures);
+      }
+      usage.sources = [...sources];
+    }
+    usage.bytes = sessionBytes(usage.parts);
+    options.onSession?.(session.name);
+    return usage;
+  })));
+  return { sessions, notes: [...notes] };
+}
+
+/** The cheapest answer the server gives for one collection. */
+async function collectionUsage(db: Db, name: string): Promise<{ figures: TableUsage; source: UsageSource }> {
+  try {
+    const [stats] = await db.collection(name).aggregate<{ storageStats?: StorageStats; count?: number }>([{ $collStats: { storageStats: {}, count: {} } }]).toArray();
+    if (stats?.storageStats) return { figures: fromStats(stats.storageStats, stats.count), source: '$collStats' };
+  } catch {
+    // an older server or a proxy without $collStats: the command
+  }
+  try {
+    const stats = await db.command({ collStats: name }) as StorageStats;
+    return { figures: fromStats(stats), source: 'collStats' };
+  } catch {
+    const rows = await db.collection(name).countDocuments();
+    return { figures: { bytes: null, rows, estimated: false }, source: 'countDocuments' };
+  }
+}
+
+function fromStats(stats: StorageStats, count?: number): TableUsage {
+  const bytes = stats.totalSize ?? (stats.storageSize !== undefined ? stats.storageSize + (stats.totalIndexSize ?? 0) : stats.size ?? null);
+  return { bytes: bytes === null ? null : Number(bytes), rows: Number(count ?? stats.count ?? 0), estimated: true };
+}
