@@ -19,7 +19,8 @@ export const NOWEB_CATEGORIES = [
   'contacts-tc-token',
 ] as const;
 
-const BY_LENGTH = [...NOWEB_CATEGORIES].sort((a, b) => b.length - a.length);
+/** Longest first (`app-state-sync-key-` before `app-state-sync-version-` ...), with the dash. */
+const PREFIXES = [...NOWEB_CATEGORIES].sort((a, b) => b.length - a.length).map((category) => [category, `${category}-`] as const);
 
 export const CREDS_FILE = 'creds.json';
 export const STORE_FILE = 'store.sqlite3';
@@ -30,8 +31,8 @@ export const TEMP_FILE_PATTERN = /\.json\.\d+$/;
 /** The category of a key name (file name without `.json`, or a Mongo key); `other` when unknown. */
 export function categoryOf(keyName: string): string {
   if (keyName === 'creds') return 'creds';
-  for (const category of BY_LENGTH) {
-    if (keyName.startsWith(`${category}-`)) return category;
+  for (const [category, prefix] of PREFIXES) {
+    if (keyName.startsWith(prefix)) return category;
   }
   return 'other';
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { OperationError, UsageError } from '../../../errors.js';
 import { ENGINES, type Engine } from '../../engines.js';
@@ -20,6 +21,7 @@ import { listFolder, treeTotals, walkSync } from '../../../util/walk.js';
 import { readMainDb, type MainDbContents } from './main-db.js';
 import { folderEntries, nowebKeyFiles, nowebStoreRows, opaqueFolderEntry, sessionEntries, webjsProfileEntry } from '../../entries.js';
 import { analyseInThreads } from './inspect-pool.js';
+import { findScanEnabled, scanFolders, type ScannedFolder } from '../../../util/find-scan.js';
 import { folders, webjsProfileDirs } from './layout.js';
 
 export const CONFIG_FILE = '.waha.session.config.json';
@@ -56,10 +58,38 @@ export async function inspectLocal(options: LocalInspectOptions): Promise<Inspec
     mainDbs.set(mainDir, contents);
     if (contents.error) problems.push(problem('main-db-unreadable', `${contents.file}: ${contents.error}`));
   }
-  // Each session is read synchronously (one readdir, an lstat per file), by up to `concurrency` threads.
-  const sessions = await analyseInThreads(refs, mainDbs, options.concurrency, analyseLocalSession);
+  const sessions = await analyseSessions(refs, mainDbs, options.concurrency);
   problems.push(...markSlugCollisions(sessions));
   return { sessions, problems };
+}
+
+/** Below this many session folders, starting find processes saves nothing. */
+const FIND_MIN_SESSIONS = 32;
+
+/**
+ * Session folders are listed and summed by GNU find where it can (src/util/find-scan.ts), analysed
+ * here as each batch comes in; the rest (WEBJS profiles, folders find could not read, no find) are
+ * read synchronously (one readdir, an lstat per file) by up to `concurrency` threads. Same order,
+ * same reports either way.
+ */
+async function analyseSessions(refs: readonly LocalSessionRef[], mainDbs: ReadonlyMap<string, MainDbContents>, concurrency: number): Promise<SessionReport[]> {
+  const reports: (SessionReport | undefined)[] = new Array(refs.length);
+  const scannable = refs.map((ref, index) => ({ ref, index })).filter(({ ref }) => !ref.webjsProfile);
+  if (findScanEnabled() && scannable.length >= FIND_MIN_SESSIONS) {
+    const byDirectory = new Map(scannable.map((item) => [item.ref.directory, item]));
+    await scanFolders(scannable.map(({ ref }) => ref.directory), Math.min(concurrency, availableParallelism()), async (scanned) => {
+      for (const [directory, folder] of scanned) {
+        if (!folder) continue;
+        const { ref, index } = byDirectory.get(directory)!;
+        await new Promise(setImmediate); // a spinner turns, Ctrl-C is seen
+        reports[index] = await analyseLocalSession(ref, mainDbs.get(ref.mainDir)!, folder);
+      }
+    });
+  }
+  const rest = refs.map((ref, index) => ({ ref, index })).filter(({ index }) => !reports[index]);
+  const read = await analyseInThreads(rest.map(({ ref }) => ref), mainDbs, concurrency, (ref, mainDb) => analyseLocalSession(ref, mainDb));
+  for (const [position, { index }] of rest.entries()) reports[index] = read[position];
+  return reports as SessionReport[];
 }
 
 async function assertSessionsDir(directory: string): Promise<void> {
@@ -140,7 +170,8 @@ function addFile(totals: Totals, size: number, mtimeMs: number): void {
   totals.newestMs = Math.max(totals.newestMs, mtimeMs);
 }
 
-export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbContents): Promise<SessionReport> {
+/** `scanned`: the folder's listing and totals, when find has read them already. */
+export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbContents, scanned?: ScannedFolder): Promise<SessionReport> {
   const problems: Problem[] = [];
   const report: SessionReport = {
     engine: ref.engineHint,
@@ -159,18 +190,19 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
   const nameProblem = sessionNameProblem(ref.name);
   if (nameProblem) problems.push(problem('invalid-name', `the session name "${ref.name}" ${nameProblem}`));
   try {
-    const files = listFolder(ref.directory);
+    const files = scanned?.entries ?? listFolder(ref.directory);
     report.config = readConfig(ref.directory, files, problems);
     const engine = ref.webjsProfile ? 'WEBJS' : ref.engineHint ?? detectEngine(files);
     report.engine = engine;
     const totals: Totals = { entries: 0, bytes: 0, newestMs: 0 };
+    let nowebKeys: number | undefined;
     if (engine === 'WEBJS') await analyseWebjs(ref, report, totals);
     else {
-      const tree = treeTotals(ref.directory, files);
+      const tree = scanned?.totals ?? treeTotals(ref.directory, files);
       totals.entries = tree.files;
       totals.bytes = tree.bytes;
       totals.newestMs = tree.newestMs;
-      if (engine === 'NOWEB') analyseNoweb(ref, report, files.map((file) => file.name));
+      if (engine === 'NOWEB') nowebKeys = analyseNoweb(ref, report, files);
       else if (engine === 'GOWS') analyseGows(ref, report);
       else if (!files.some((file) => !isConfigFile(file.name))) {
         report.loggedIn = false;
@@ -181,7 +213,7 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
       // WPP: an opaque folder; size and files only, logged-in state unknown.
     }
     report.details.files = totals.entries;
-    report.entries = sessionEntries({ me: report.me !== null, worker: mainDb.workers.has(ref.name), auth: localAuthEntries(ref, engine, files) });
+    report.entries = sessionEntries({ me: report.me !== null, worker: mainDb.workers.has(ref.name), auth: localAuthEntries(ref, engine, files, nowebKeys) });
     report.bytes = totals.bytes;
     report.lastChange = totals.newestMs ? new Date(totals.newestMs).toISOString() : null;
   } catch (error) {
@@ -191,11 +223,12 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
 }
 
 /** The auth entries of a session folder, as the transfer reads them (src/sessions/entries.ts). */
-function localAuthEntries(ref: LocalSessionRef, engine: Engine | null, files: readonly Dirent[]): number {
+function localAuthEntries(ref: LocalSessionRef, engine: Engine | null, files: readonly Dirent[], nowebKeys?: number): number {
   if (engine === 'WEBJS') return ref.webjsProfile ? folderEntries(ref.webjsProfile.directory, webjsProfileEntry) : 0;
   if (engine === 'GOWS' || engine === 'WPP') return folderEntries(ref.directory, opaqueFolderEntry);
   const names = files.filter((file) => file.isFile()).map((file) => file.name);
-  return nowebKeyFiles(names) + (names.includes(noweb.STORE_FILE) ? nowebStoreRows(path.join(ref.directory, noweb.STORE_FILE)) : 0);
+  const keys = nowebKeys ?? nowebKeyFiles(names);
+  return keys + (names.includes(noweb.STORE_FILE) ? nowebStoreRows(path.join(ref.directory, noweb.STORE_FILE)) : 0);
 }
 
 /** `.waha.session.*` files: cheaper than the pattern for every key file, same answer. */
@@ -239,36 +272,51 @@ export function parseSessionConfig(text: string): { ok: true; value: Record<stri
   return { ok: false, error: 'is not a JSON object' };
 }
 
-function analyseNoweb(ref: LocalSessionRef, report: SessionReport, fileNames: readonly string[]): void {
-  const keysByCategory: Record<string, number> = {};
+/** Key categories, stray temporary files and creds; returns the key files a transfer reads (nowebKeyFiles, in the same pass). */
+function analyseNoweb(ref: LocalSessionRef, report: SessionReport, files: readonly Dirent[]): number {
+  const counts = new Map<string, number>();
   const tempFiles: string[] = [];
-  for (const name of fileNames) {
+  let keyFiles = 0;
+  let hasCreds = false;
+  let hasStore = false;
+  for (const file of files) {
+    const name = file.name;
     if (name.endsWith('.json')) {
-      if (!isConfigFile(name)) noweb.countCategory(keysByCategory, name.slice(0, -'.json'.length));
-    } else if (noweb.TEMP_FILE_PATTERN.test(name)) tempFiles.push(name);
+      if (isConfigFile(name)) continue;
+      const category = noweb.categoryOf(name.slice(0, -5));
+      counts.set(category, (counts.get(category) ?? 0) + 1);
+      if (file.isFile()) keyFiles++;
+      if (name === noweb.CREDS_FILE) hasCreds = true;
+    } else if (name === noweb.STORE_FILE) hasStore = true;
+    else if (noweb.TEMP_FILE_PATTERN.test(name)) tempFiles.push(name);
   }
+  // one order whatever the directory order
+  const keysByCategory: Record<string, number> = {};
+  for (const category of [...counts.keys()].sort()) keysByCategory[category] = counts.get(category)!;
+  tempFiles.sort();
   report.details.keysByCategory = keysByCategory;
-  report.details.nowebStore = fileNames.includes(noweb.STORE_FILE);
+  report.details.nowebStore = hasStore;
   if (tempFiles.length) {
     report.details.tempFiles = tempFiles;
     report.problems.push(problem('temp-files', `stray temporary files: ${tempFiles.join(', ')}`));
   }
   const keyCount = Object.values(keysByCategory).reduce((sum, count) => sum + count, 0);
-  if (!fileNames.includes(noweb.CREDS_FILE)) {
+  if (!hasCreds) {
     report.loggedIn = false;
     report.problems.push(keyCount > 0
       ? problem('creds-missing', `${keyCount} key files but no creds.json`)
       : problem('no-auth', 'the folder holds no creds.json'));
-    return;
+    return keyFiles;
   }
   const creds = noweb.parseCreds(readFileSync(path.join(ref.directory, noweb.CREDS_FILE), 'utf8'));
   if (!creds.ok) {
     report.loggedIn = null;
     report.problems.push(problem('creds-corrupt', creds.error));
-    return;
+    return keyFiles;
   }
   report.loggedIn = noweb.isLoggedIn(creds.creds);
   report.details.account = noweb.credsMe(creds.creds)?.id;
+  return keyFiles;
 }
 
 function analyseGows(ref: LocalSessionRef, report: SessionReport): void {
