@@ -18,7 +18,7 @@ import { requireNamed, requireNamedIn } from '../sessions/selection.js';
 import { confirmDestructive, prompting } from './confirm.js';
 import { openSessionStore, parseLayout, parseStoreWord } from './session-stores.js';
 import { storeOf } from '../sessions/stores/registry.js';
-import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, parsePositiveInt, sessionOption, storeTimeoutOption, yesOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, parsePositiveInt, sessionOption, skipMessagesOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
 import { progressLine, transferSummary, transferTable } from './transfer-table.js';
@@ -41,6 +41,7 @@ interface BackupFlags {
   timeout?: number;
   json?: boolean;
   scryptWorkFactor?: number;
+  skipMessages?: boolean;
 }
 
 interface RestoreFlags extends BackupFlags {
@@ -63,6 +64,7 @@ export function registerBackup(program: Command): void {
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
     .option('--force', 'back up sessions that look in use (files changed in the last 60 s, a browser lock)')
     .option('--overwrite', 'replace an existing --output file (--force is the in-use override); only a complete backup replaces it')
+    .addOption(skipMessagesOption())
     .addOption(yesOption('accepted for scripts: backup asks nothing'))
     .addOption(storeTimeoutOption());
   backup.addOption(hiddenWorkFactor());
@@ -122,6 +124,7 @@ Check an archive without restoring it: waha-storage backup verify <file|->.`, [
         names: options.session,
         force: options.force,
         overwrite: options.overwrite,
+        scope: { skipMessages: options.skipMessages },
         passphrase,
         scryptWorkFactor: options.scryptWorkFactor,
         tool: TOOL,
@@ -200,6 +203,7 @@ Check an archive without restoring it: waha-storage backup verify <file|->.`, [
     .option('--overwrite', 'replace sessions that exist in the store with different content (after the new copy verified)')
     .option('--force', 'restore over sessions that look in use in the store')
     .option('--dry-run', 'check the archive and plan only: show what would happen and the totals, write nothing')
+    .addOption(skipMessagesOption())
     .addOption(yesOption('confirm --overwrite without asking (needed without a terminal)'))
     .option('--passphrase-file <path>', 'read the passphrase from this file (first line)')
     .addOption(concurrencyOption('sessions restored at once', 4))
@@ -252,7 +256,7 @@ is not sound, 2 usage, 130 interrupted.`, [
       const { transfer } = await import('../sessions/transfer.js');
       result = await transfer({
         source: archive, target, engines, names: options.session, overwrite: options.overwrite, force: options.force,
-        dryRun: options.dryRun, concurrency: options.concurrency ?? 4, signal, verb: 'restoring',
+        dryRun: options.dryRun, scope: { skipMessages: options.skipMessages }, concurrency: options.concurrency ?? 4, signal, verb: 'restoring',
         onProgress: transferProgress(spinner, { dryRun: options.dryRun, onOutcome: plainLine(reporter) }),
       });
     } finally {

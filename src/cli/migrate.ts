@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { confirmDestructive } from './confirm.js';
 import { assertDistinctEnds, openSessionStore, parseLayout, parseStoreWord, requireStoreSettings, type StoreWord } from './session-stores.js';
 import { storeOf } from '../sessions/stores/registry.js';
-import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, storeTimeoutOption, yesOption } from './options.js';
+import { action, addOutputOptions, addSettingOptions, concurrencyOption, engineOption, sessionOption, skipMessagesOption, storeTimeoutOption, yesOption } from './options.js';
 import type { Reporter } from './reporter.js';
 import { addHelp } from './help.js';
 import { progressLine, transferSummary, transferTable } from './transfer-table.js';
@@ -22,6 +22,7 @@ interface MigrateFlags {
   move?: boolean;
   force?: boolean;
   dryRun?: boolean;
+  skipMessages?: boolean;
   yes?: boolean;
   concurrency?: number;
   timeout?: number;
@@ -43,6 +44,7 @@ export function registerMigrate(program: Command): void {
     .option('--move', 'remove each session from the source once its copy is verified and committed')
     .option('--force', 'copy sessions that look in use (files changed in the last 60 s, a browser lock)')
     .option('--dry-run', 'plan only: show what would happen and the totals, write nothing')
+    .addOption(skipMessagesOption())
     .addOption(yesOption('confirm --overwrite/--move without asking (needed without a terminal)'))
     .addOption(concurrencyOption('sessions copied at once', 4))
     .option('--webjs-layout <layout>', 'WEBJS folders written locally: plus (webjs/<name>/session-<name>) or core (webjs/default/session-<name>); default: what the target uses, else plus')
@@ -55,7 +57,9 @@ session_worker (waha.sqlite3 <-> collections), and the auth:
   NOWEB  key files <-> auth collection ({key, data, type:'kv'}, legacy single document read too),
          store.sqlite3 <-> store collections; every key name must convert both ways exactly
   WEBJS  Chromium profile (what RemoteAuth keeps) <-> GridFS bucket auth, RemoteAuth-<name>.zip
-  GOWS, WPP  skipped for MongoDB (WAHA cannot use them there)
+  GOWS   gows.db <-> the same tables in waha_<session ns>_<slug> (PostgreSQL), row by row with each
+         dialect's types, verified per table (row count and a canonical digest); skipped for MongoDB
+  WPP    skipped for MongoDB (WAHA cannot use it there)
 Each copy is written to staging, read back and compared by SHA-256 with the source, then committed.
 A session already in the target is skipped (identical, or exists: use --overwrite).
 ${SAFETY}
@@ -93,6 +97,7 @@ Exit codes: 0 every session done or skipped, 3 some failed, 1 none could be done
         move: options.move,
         force: options.force,
         dryRun: options.dryRun,
+        scope: { skipMessages: options.skipMessages },
         concurrency: options.concurrency ?? 4,
         signal,
         onProgress: transferProgress(progress, {

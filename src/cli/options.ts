@@ -45,6 +45,11 @@ export function engineOption(): Option {
   return new Option('-e, --engine <engine>', 'only this engine: WEBJS, NOWEB, GOWS, WPP (repeatable)').argParser(collect);
 }
 
+/** `--skip-messages` (migrate, backup, restore): message history left out; identity and keys never. */
+export function skipMessagesOption(): Option {
+  return new Option('--skip-messages', 'leave out message history (NOWEB store "messages", GOWS "gows_messages", kept as an empty table); auth and keys are always copied');
+}
+
 /** `-y, --yes`: the description says what it confirms in the command (or that the command asks nothing). */
 export function yesOption(description: string): Option {
   return new Option('-y, --yes', description);

@@ -12,6 +12,9 @@ import { sessionNameProblem, slugCollisions } from './names.js';
 import { describeStore, requireNamed } from './selection.js';
 import { WahaStorageError } from '../errors.js';
 import { TargetWriteError } from '../util/write-errors.js';
+import { GOWS_DB } from './engines/gows.js';
+import { gowsDigest, tableDifferences, TABLES_DIGEST } from './gows/sqlite.js';
+import { inScope, type TransferScope } from './gows/scope.js';
 import { EntryError, type SessionEntry, type SessionRef, type SessionStore, type StoredSession } from './stores/types.js';
 
 export type TransferStatus = 'done' | 'skipped' | 'failed' | 'planned';
@@ -57,6 +60,8 @@ export interface TransferOptions {
   move?: boolean;
   force?: boolean;
   dryRun?: boolean;
+  /** What is carried: everything, or without message history (--skip-messages). */
+  scope?: TransferScope;
   concurrency: number;
   signal?: AbortSignal;
   /** What the run is doing, in the words of the refusals ("stop WAHA before backing up"): migrating (default), backing up, restoring. */
@@ -91,11 +96,33 @@ const META_KINDS = new Set<SessionEntry['kind']>(['config', 'me', 'worker']);
  */
 export function entryDigest(entry: SessionEntry): { id: string; digest: string; bytes: number } {
   const id = `${entry.kind}:${entry.name}`;
-  if (entry.kind === 'file') return { id, digest: sha256(entry.data), bytes: entry.data.length };
+  if (entry.kind === 'file') return { id, digest: entry.name === GOWS_DB ? gowsFileDigest(entry.data) : sha256(entry.data), bytes: entry.data.length };
   if (entry.kind === 'dir') return { id, digest: sha256(''), bytes: 0 };
   const value = entry.kind === 'config' && entry.value && Object.keys(entry.value).length === 0 ? null : entry.value;
   const text = canonicalJson(value);
   return { id, digest: sha256(text), bytes: Buffer.byteLength(text) };
+}
+
+/**
+ * gows.db by its tables (row counts and a canonical row hash each), so a copy rebuilt in another
+ * dialect compares equal to its source; a file that is not SQLite by its bytes.
+ */
+function gowsFileDigest(data: Buffer): string {
+  try {
+    return gowsDigest(data);
+  } catch {
+    return sha256(data);
+  }
+}
+
+/** What differs between two digests of one session, gows.db's tables named. */
+function differencesOf(expected: SessionDigest, found: SessionDigest): string[] {
+  return expected.differences(found).map((item) => {
+    const id = `file:${GOWS_DB}`;
+    if (item !== `${id} differs`) return item;
+    const [a, b] = [expected.get(id), found.get(id)];
+    return a?.startsWith(TABLES_DIGEST) && b?.startsWith(TABLES_DIGEST) ? `${GOWS_DB} ${tableDifferences(a, b).join(', ')}` : item;
+  });
 }
 
 export async function digestOf(entries: AsyncIterable<SessionEntry>, signal?: AbortSignal): Promise<SessionDigest> {
@@ -190,6 +217,7 @@ function errorText(error: unknown): string {
 async function transferOne(session: StoredSession, collision: string[] | undefined, options: TransferOptions, now: () => number): Promise<SessionOutcome> {
   const { source, target, signal } = options;
   const ref: SessionRef = { engine: session.engine, name: session.name };
+  const read = (store: SessionStore) => inScope(store.read(ref), options.scope);
   if (session.refusal) {
     const make = session.refusal.status === 'failed' ? failed : skipped;
     return make(ref, session.refusal.reason, session.refusal.message);
@@ -210,11 +238,11 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
   let sourceDigest: SessionDigest | undefined;
   let action: SessionOutcome['action'] = 'copy';
   if (presence === 'present' || options.dryRun) {
-    sourceDigest = await digestOf(source.read(ref), signal);
+    sourceDigest = await digestOf(read(source), signal);
   }
   const counts = () => ({ entries: sourceDigest?.entries ?? 0, bytes: sourceDigest?.bytes ?? 0 });
   if (presence === 'present') {
-    const targetDigest = await digestOf(target.read(ref), signal).catch((error) => {
+    const targetDigest = await digestOf(read(target), signal).catch((error) => {
       if (error instanceof Interrupted) throw error;
       return undefined;
     });
@@ -244,7 +272,7 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
   const copied = new SessionDigest();
   const copiedMeta = new SessionDigest();
   try {
-    for await (const entry of source.read(ref)) {
+    for await (const entry of read(source)) {
       if (signal?.aborted) throw new Interrupted();
       await staged.write(entry);
       const { id, digest, bytes } = entryDigest(entry);
@@ -256,7 +284,7 @@ async function transferOne(session: StoredSession, collision: string[] | undefin
     const written = staged.written ? await staged.written() : await digestOf(staged.read(), signal);
     if (written.value !== copied.value) {
       await staged.abort();
-      return failed(ref, 'verify', `the copy in ${target.kind} differs from the source (${copied.differences(written).join(', ')}); nothing was committed`, copied);
+      return failed(ref, 'verify', `the copy in ${target.kind} differs from the source (${differencesOf(copied, written).join(', ')}); nothing was committed`, copied);
     }
     if (signal?.aborted) throw new Interrupted();
   } catch (error) {
@@ -277,7 +305,7 @@ async function afterCommit(ref: SessionRef, options: TransferOptions, copied: Se
       // config, me and worker may be written only at commit: read them back as committed (small: no interrupt).
       const meta = await digestOf(target.readMeta(ref));
       if (meta.value !== copiedMeta.value) {
-        return failed(ref, 'verify', `committed, but what ${target.kind} holds now differs from the source (${copiedMeta.differences(meta).join(', ')}); the source was kept, run again with --overwrite`, copied);
+        return failed(ref, 'verify', `committed, but what ${target.kind} holds now differs from the source (${differencesOf(copiedMeta, meta).join(', ')}); the source was kept, run again with --overwrite`, copied);
       }
     }
     if (!options.move) return done;
@@ -291,7 +319,7 @@ async function afterCommit(ref: SessionRef, options: TransferOptions, copied: Se
     });
     if (!committed) return kept;
     if (committed.value !== copied.value) {
-      return failed(ref, 'verify', `the committed copy in ${target.kind} differs from the source (${copied.differences(committed).join(', ')}); the source was kept`, copied);
+      return failed(ref, 'verify', `the committed copy in ${target.kind} differs from the source (${differencesOf(copied, committed).join(', ')}); the source was kept`, copied);
     }
   } catch (error) {
     return failed(ref, 'verify', `committed to ${target.kind}, but reading it back failed (${errorText(error)}); the source was kept`, copied);

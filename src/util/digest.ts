@@ -62,6 +62,10 @@ export class SessionDigest {
     return sha256(...[...this.byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, digest]) => `${id}=${digest}`));
   }
 
+  get(id: string): string | undefined {
+    return this.byId.get(id);
+  }
+
   has(id: string): boolean {
     return this.byId.has(id);
   }

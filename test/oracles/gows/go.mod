@@ -3,6 +3,7 @@ module waha-storage/test/oracles/gows
 go 1.24.0
 
 require (
+	github.com/lib/pq v1.12.3
 	go.mau.fi/whatsmeow v0.0.0-20251217143725-11cf47c62d32
 	google.golang.org/protobuf v1.36.11
 	modernc.org/sqlite v1.32.0

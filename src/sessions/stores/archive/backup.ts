@@ -27,6 +27,7 @@ export interface BackupOptions {
   force?: boolean;
   /** Replace an existing output file, and only with a complete backup (every session done). */
   overwrite?: boolean;
+  scope?: TransferOptions['scope'];
   concurrency?: number;
   passphrase?: string;
   scryptWorkFactor?: number;
@@ -168,6 +169,7 @@ function runTransfer(options: BackupOptions, archive: ArchiveTarget): Promise<Tr
     engines: options.engines,
     names: options.names,
     force: options.force,
+    scope: options.scope,
     concurrency: options.concurrency ?? 2,
     signal: options.signal,
     verb: 'backing up',

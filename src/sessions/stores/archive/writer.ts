@@ -16,6 +16,7 @@ import { SessionDigest } from '../../../util/digest.js';
 import type { Engine } from '../../engines.js';
 import { LoginState } from '../../engines/login.js';
 import { entryDigest } from '../../transfer.js';
+import { GOWS_DB } from '../../engines/gows.js';
 import {
   fileDigests, FORMAT_VERSION, HEADER_PATH, MANIFEST_PATH, parseEntryPath, serializeEntry, UNKNOWN_TIME,
   type ArchiveHeader, type Manifest, type ManifestEntry, type ManifestSession,
@@ -199,6 +200,8 @@ export class ArchiveTarget implements SessionStore {
 class ArchiveStaged implements StagedSession {
   private readonly files: ManifestEntry[] = [];
   private readonly digest = new SessionDigest();
+  /** The transfer engine's digest of the same entries (gows.db by its tables, not its bytes), for written(). */
+  private readonly transferDigest = new SessionDigest();
   private readonly login: LoginState;
   private me: unknown = null;
   private released = false;
@@ -221,6 +224,8 @@ class ArchiveStaged implements StagedSession {
     const back = parsed.entry(data);
     const { id, digest, bytes } = back.kind === 'file' ? { id: `file:${back.name}`, digest: fileDigest, bytes: back.data.length } : entryDigest(back);
     this.digest.add(id, digest, bytes);
+    const transferred = back.kind === 'file' && back.name !== GOWS_DB ? { id, digest, bytes } : entryDigest(back);
+    this.transferDigest.add(transferred.id, transferred.digest, transferred.bytes);
     this.login.see(entry);
     if (entry.kind === 'me') this.me = entry.value;
   }
@@ -233,7 +238,7 @@ class ArchiveStaged implements StagedSession {
   }
 
   async written(): Promise<SessionDigest> {
-    return this.digest;
+    return this.transferDigest;
   }
 
   async commit(): Promise<void> {

@@ -15,6 +15,7 @@ import { zipEntries } from '../mongo/store.js';
 import { rowEntry } from '../noweb-store-sqlite.js';
 import { EntryError, type SessionEntry, type SessionRef } from '../types.js';
 import { authFileName, STORE_TABLE_NAMES } from './layout.js';
+import { GOWS_DB } from '../../engines/gows.js';
 
 const PAGE = 1000;
 
@@ -55,6 +56,12 @@ export async function engineOf(client: Client, tables: Set<string>, ref: Session
 
 export async function* readSessionDatabase(client: Client, database: string, ref: SessionRef): AsyncIterable<SessionEntry> {
   const tables = await tablesOf(client);
+  const { isGowsDatabase, readGowsTables } = await import('./gows.js');
+  if (ref.engine === 'GOWS' || isGowsDatabase(tables)) {
+    // GOWS keeps no other table of WAHA's here (but media): the session is its gows.db
+    if (isGowsDatabase(tables)) yield { kind: 'file', name: GOWS_DB, data: await readGowsTables(client, database) };
+    return;
+  }
   if (tables.has('files')) yield* readAuthFile(client, database, { engine: await engineOf(client, tables, ref), name: ref.name });
   if (tables.has('auth')) yield* readAuth(client, database);
   for (const table of STORE_TABLE_NAMES) {

@@ -14,6 +14,7 @@ import { AUTH_DDL, authFileName, FILES_DDL, INCOMPLETE_MARKER, STORE_DDL, type S
 import { readSessionDatabase, tablesOf } from './read.js';
 import type { PostgresTransferStore } from './store.js';
 import { ZipFileWriter } from './zip.js';
+import { GOWS_DB } from '../../engines/gows.js';
 
 /** Rows (and bytes of auth values) held before one COPY sends them: a few MB per session at most. */
 const BATCH = 5000;
@@ -31,6 +32,7 @@ export class PostgresStaged implements StagedSession {
   private readonly indexed = new Set<string>();
   private zip: { writer: ZipFileWriter; folder: string } | undefined;
   private closed = false;
+  private gows = false;
 
   constructor(
     private readonly store: PostgresTransferStore,
@@ -67,14 +69,25 @@ export class PostgresStaged implements StagedSession {
         return;
       }
       case 'file':
+        if (this.ref.engine === 'GOWS') return this.writeGows(entry.name, entry.data);
         return this.addFile(entry.name, entry.data);
       default: {
         // an empty folder of the profile (entries of kind 'dir'): kept in the zip as a directory entry
         const other = entry as { kind: string; name: string };
+        if (other.kind === 'dir' && this.ref.engine === 'GOWS') throw gowsOnly(other.name, 'folder');
         if (other.kind === 'dir') return (await this.openZip()).addDirectory(other.name);
         throw new EntryError('unknown-entry', `PostgreSQL cannot hold an entry of kind "${other.kind}" (${other.name})`);
       }
     }
+  }
+
+  /** GOWS: gows.db's tables become this database's; nothing else of the folder has a place here. */
+  private async writeGows(name: string, data: Buffer): Promise<void> {
+    if (name !== GOWS_DB) throw gowsOnly(name, 'file');
+    if (this.gows) throw new EntryError('duplicate', `two ${GOWS_DB} entries for one session; nothing was committed`);
+    this.gows = true;
+    const { writeGowsTables } = await import('./gows.js');
+    await writeGowsTables(this.client, data, this.databases.session);
   }
 
   private async openZip(): Promise<ZipFileWriter> {
@@ -242,6 +255,10 @@ function rowValues(entry: Extract<SessionEntry, { kind: 'row' }>): unknown[] {
     }
     return text;
   });
+}
+
+function gowsOnly(name: string, what: string): EntryError {
+  return new EntryError('gows-file', `the GOWS session folder holds the ${what} ${name}: PostgreSQL keeps a GOWS session as the tables of ${GOWS_DB} only, so it has no place there; move it out of the session folder and run again`);
 }
 
 function duplicate(error: unknown, table: string): unknown {

@@ -138,8 +138,7 @@ export class PostgresTransferStore implements PurgeableStore {
     return `WAHA is connected to ${session}: ${connections.slice(0, 3).join(', ')}${connections.length > 3 ? ` and ${connections.length - 3} more` : ''}`;
   }
 
-  unsupported(engine: Engine | null): string | undefined {
-    if (engine === 'GOWS') return 'GOWS on PostgreSQL comes with a later release';
+  unsupported(): string | undefined {
     return undefined;
   }
 
