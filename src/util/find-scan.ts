@@ -21,8 +21,14 @@ export interface ScannedFolder {
   totals: TreeTotals;
 }
 
-/** Folders per find process: small enough that the first results come soon, large enough that a spawn (~3 ms) is noise. */
-const FOLDERS_PER_FIND = 128;
+/**
+ * Folders per find process: the first batch is small (its results come soon, and they say how many
+ * entries a folder holds here); later ones hold about ENTRIES_PER_FIND entries, so a spawn (a few ms)
+ * is noise and memory is bounded by a few batches whatever the folders hold.
+ */
+const FIRST_BATCH = 8;
+const MAX_BATCH = 128;
+const ENTRIES_PER_FIND = 40_000;
 // depth, type, size, mtime (seconds.nanoseconds), path below the starting point; NUL-terminated
 const FORMAT = '%d\\t%y\\t%s\\t%T@\\t%P\\0';
 
@@ -31,21 +37,30 @@ export function findScanEnabled(): boolean {
 }
 
 /**
- * Scans `folders` with up to `parallel` finds at once; `onFolders` gets each batch as it completes
- * (a folder missing from the map: read it with Node). Never rejects for what find reports.
+ * Scans `folders` with up to `parallel` finds at once; `onFolders` gets each batch as it completes,
+ * one at a time (a folder missing from the map: read it with Node). Never rejects for what find reports.
  */
 export async function scanFolders(folders: readonly string[], parallel: number,
   onFolders: (scanned: Map<string, ScannedFolder | undefined>) => Promise<void> | void): Promise<void> {
-  const batches: string[][] = [];
-  const size = Math.max(8, Math.min(FOLDERS_PER_FIND, Math.ceil(folders.length / Math.max(1, parallel * 4))));
-  for (let start = 0; start < folders.length; start += size) batches.push(folders.slice(start, start + size));
   let next = 0;
+  let scannedFolders = 0;
+  let scannedEntries = 0;
+  const nextBatch = (): string[] => {
+    const perFolder = scannedFolders ? scannedEntries / scannedFolders : 0;
+    const size = perFolder ? Math.max(1, Math.min(MAX_BATCH, Math.round(ENTRIES_PER_FIND / perFolder))) : FIRST_BATCH;
+    const batch = folders.slice(next, next + size);
+    next += batch.length;
+    return batch;
+  };
   let delivering = Promise.resolve();
   const runner = async () => {
     let delivered = Promise.resolve();
-    while (next < batches.length) {
-      const batch = batches[next++]!;
-      const scanned = await scanBatch(batch);
+    while (next < folders.length) {
+      const scanned = await scanBatch(nextBatch());
+      for (const folder of scanned.values()) {
+        scannedFolders++;
+        scannedEntries += folder!.totals.files + folder!.entries.length;
+      }
       // this runner's previous batch is analysed before it queues another: at most `parallel` wait
       await delivered;
       delivering = delivering.then(() => onFolders(scanned));
@@ -53,7 +68,7 @@ export async function scanFolders(folders: readonly string[], parallel: number,
     }
     await delivered;
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, batches.length)) }, runner));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, Math.ceil(folders.length / FIRST_BATCH))) }, runner));
   await delivering;
 }
 
