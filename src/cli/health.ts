@@ -16,6 +16,7 @@ interface HealthFlags {
   /** Deprecated spelling of --http-timeout (elsewhere --timeout is the session store's connect timeout). */
   timeout?: string;
   watch?: string;
+  expectedSessions?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -24,7 +25,8 @@ export function registerHealth(program: Command): void {
   const command = program
     .command('health')
     .description("run WAHA's health checks (mediaFiles.space, sessionsFiles.space, mongodb) from the command line")
-    .option('--extended', 'also run checks WAHA does not have: s3, mongodb.permissions, postgresql, postgresql.permissions, sessionsFiles.writable, mediaFiles.writable, sessions.integrity')
+    .option('--extended', 'also run checks WAHA does not have: s3, mongodb.permissions, postgresql, postgresql.permissions, postgresql.collation, postgresql.connections, postgresql.orphans, sessionsFiles.writable, mediaFiles.writable, sessions.integrity')
+    .option('--expected-sessions <n>', 'with --extended: the sessions WAHA will run, for postgresql.connections (default: the session_config rows of the namespace)')
     .option('--deep', 'with --extended (implied): also put, read back and delete a probe object under waha-storage-probe/ in the bucket')
     .option('--server <url>', "ask a running WAHA's GET /health instead (sends X-Api-Key from --api-key)")
     .addOption(httpTimeoutOption(DEFAULT_TIMEOUT_MS))
@@ -42,6 +44,10 @@ With --extended, after those:
   mongodb.permissions   with a MongoDB URL: create and drop a probe database (Atlas: needs Atlas Admin)
   postgresql            with a PostgreSQL URL: SELECT 1 within --postgres-timeout; "reason" says what failed
   postgresql.permissions  with a PostgreSQL URL: CREATEDB or superuser, server >= 13, a probe database created and dropped
+  postgresql.collation  with a PostgreSQL URL: template1 and waha_* databases whose collation version is not the OS's (>= 15)
+  postgresql.connections  with a PostgreSQL URL: max_connections (less reserved and others' connections) vs up to 10 per
+                        WAHA pool, pools per session by engine, sessions from session_config or --expected-sessions
+  postgresql.orphans    with a PostgreSQL URL: waha_<ns>_<slug> databases no session_config row accounts for
   sessionsFiles.writable, sessions.integrity   without a MongoDB URL
   mediaFiles.writable   always
 
@@ -58,6 +64,7 @@ Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad confi
     metrics.setStore(options.server ? 'server' : 'all');
     const timeoutMs = requestTimeout(options, reporter);
     const watchSeconds = options.watch === undefined ? undefined : parseWatch(options.watch);
+    const expectedSessions = options.expectedSessions === undefined ? undefined : parseCount(options.expectedSessions, '--expected-sessions');
     if (options.server && (options.extended || options.deep)) {
       throw new UsageError('--extended and --deep run local checks; they cannot be combined with --server', {
         hint: 'run them on the host that holds the storage, without --server',
@@ -75,7 +82,7 @@ Exit codes: 0 healthy, 1 unhealthy or the server could not be asked, 2 bad confi
       const { runHealth } = await import('../health/run.js');
       return runHealth({
         sessions: config.sessions, media: config.media, health, s3: () => config.s3,
-        extended: Boolean(options.extended || options.deep), deep: Boolean(options.deep), requestTimeoutMs: timeoutMs,
+        extended: Boolean(options.extended || options.deep), deep: Boolean(options.deep), requestTimeoutMs: timeoutMs, expectedSessions,
       });
     };
     if (watchSeconds !== undefined) return watch(async () => countChecks(metrics, await check()), watchSeconds, reporter, signal);
@@ -150,6 +157,12 @@ function requestTimeout(options: HealthFlags, reporter: Reporter): number {
   if (options.timeout === undefined) return DEFAULT_TIMEOUT_MS;
   reporter.warn('health --timeout is deprecated: use --http-timeout for the --server and S3 requests (the MongoDB check uses --mongo-timeout)');
   return parseTimeout(options.timeout);
+}
+
+function parseCount(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) throw new UsageError(`Invalid ${flag} "${text}": expected a whole number (0 or more)`);
+  return value;
 }
 
 function parseTimeout(text: string): number {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { redact } from '../config/redact.js';
 import { classifyPostgresError, describePostgresFailure, PostgresServer, quoteIdent, serverVersion, type PostgresFailure } from '../util/postgres.js';
+import { collationMismatch as templateCollationAdvice } from '../sessions/stores/postgres/store.js';
 import type { CheckDetail } from './result.js';
 import { CheckTimeout, withTimeout } from './timeout.js';
 
@@ -68,7 +69,7 @@ export async function checkPostgresPermissions(options: PostgresCheckOptions): P
       database,
       detail: `cannot ${step === 'role' ? 'read the role' : `${step} database ${database}`}: ${redact(messageOf(error))}${left}`,
       hint: collation
-        ? `template1's collation version does not match the OS: run ALTER DATABASE template1 REFRESH COLLATION VERSION (as a superuser; REINDEX what uses text indexes first), as WAHA's maintainer advises (waha#1446)`
+        ? templateCollationAdvice(error) ?? 'see postgresql.collation'
         : 'WAHA creates and drops one database per session: ALTER ROLE <user> CREATEDB (and let it own the waha_* databases)',
     };
   } finally {

@@ -30,6 +30,9 @@ export const CHECK = {
   sessionsIntegrity: 'sessions.integrity',
   postgresql: 'postgresql',
   postgresPermissions: 'postgresql.permissions',
+  postgresCollation: 'postgresql.collation',
+  postgresConnections: 'postgresql.connections',
+  postgresOrphans: 'postgresql.orphans',
 } as const;
 
 export function healthResult(checks: Iterable<readonly [string, CheckDetail]>): HealthResult {
