@@ -101,8 +101,8 @@ async function publishRunMetrics(metrics: RunMetrics, options: Record<string, un
   await publishMetrics(metrics, end, targets, (text) => reporter.warn(text));
 }
 
-/** The signals that interrupt a run: Ctrl-C on a terminal, `kill`, `docker stop`, systemd, cron's end. */
-const INTERRUPTS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+/** The signals that interrupt a run: Ctrl-C on a terminal, `kill`, `docker stop`, systemd, cron's end, a closed terminal or SSH session. */
+const INTERRUPTS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Wraps a command handler: builds the reporter and configuration from the flags, runs the
@@ -120,7 +120,11 @@ export function action<O extends object>(handler: (context: CommandContext<O>, .
     const controller = new AbortController();
     const onInterrupt = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {
-        reporter.error(`${signal} again: stopped at once; what was committed stays, run the command again to finish`);
+        // the one JSON document still comes (an error saying so), then the process ends where it is
+        handleError(new WahaStorageError(`${signal} again: stopped at once; what was committed stays`, ExitCode.interrupted, {
+          hint: 'run the command again to finish', code: 'interrupted',
+        }), reporter);
+        reporter.finish(ExitCode.interrupted);
         process.exit(ExitCode.interrupted);
       }
       reporter.warn(`${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}: stopping at the next safe point (press Ctrl-C again to stop at once)`);

@@ -98,7 +98,7 @@ interface PipedRun {
 }
 
 /** Runs the binary without a terminal (as cron does) and sends `signal` once `ready()` holds. */
-async function piped(args: string[], env: Record<string, string>, signal: NodeJS.Signals, ready: () => boolean | Promise<boolean>): Promise<PipedRun> {
+async function piped(args: string[], env: Record<string, string>, signal: NodeJS.Signals, ready: () => boolean | Promise<boolean>, again = false): Promise<PipedRun> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv({ ...PACE, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -110,6 +110,10 @@ async function piped(args: string[], env: Record<string, string>, signal: NodeJS
   await until(`${args.join(' ')} to get going`, async () => finished || await ready());
   expect(finished, `it finished before ${signal} could be sent:\n${stderr}`).toBe(false);
   child.kill(signal);
+  if (again) {
+    await new Promise((resolve) => setTimeout(resolve, 20)); // two signals at once would be one
+    child.kill(signal);
+  }
   return closed;
 }
 
@@ -152,7 +156,17 @@ describe.runIf(hasTmux)('media clean local, interrupted', () => {
     expect(number(run.screen, /Deleted (\d+) of/)).toBe(total - left);
   }, 60_000);
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  it('a second SIGINT stops at once and still prints one JSON document saying so', async () => {
+    const total = 100_000;
+    const dir = mediaFolder(total, 4);
+    const run = await piped(['media', 'clean', 'local', '--older-than', '1d', '--json'], { WHATSAPP_FILES_FOLDER: dir }, 'SIGINT', () => filesIn(dir) < total, true);
+    expect(run.code, run.stderr).toBe(130);
+    const document = JSON.parse(run.stdout);
+    expect(document).toMatchObject({ schemaVersion: 1, error: { code: 'interrupted', message: expect.stringMatching(/SIGINT again: stopped at once/) } });
+    expect(run.stderr).toMatch(/SIGINT again/);
+  }, 60_000);
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`${signal} on a piped run (--json): exit 130, interrupted: true, deleted = what is gone`, async () => {
       const total = 100_000;
       const dir = mediaFolder(total, 4);
