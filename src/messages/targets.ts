@@ -50,7 +50,10 @@ export async function findMessageTables(options: TargetOptions): Promise<Message
     ? await inspect({ store: options.store, sessions: options.settings, engines, names: options.names, concurrency: 4, mongoTimeoutMs: options.timeoutMs })
     : { sessions: [] as SessionReport[] };
   await requireNamed(inspected.sessions, options.names, { description: `${describeStoreAt(options.store, options.settings)} (engines ${engines.join(', ') || 'none'}: only NOWEB and GOWS keep message history)` });
-  const sessions = inspected.sessions.map((report) => ({ engine: report.engine, name: report.name }));
+  // a store may tell a session's engine from its content, whatever namespace --engine named
+  const sessions = inspected.sessions
+    .filter((report) => report.engine === null || (engines as readonly string[]).includes(report.engine))
+    .map((report) => ({ engine: report.engine, name: report.name }));
   const opener = await openerFor(options);
   const tables: MessageTable[] = [];
   const without: MessageTables['without'] = [];
