@@ -140,6 +140,32 @@ describe('postgresql.connections (real server)', () => {
     expect(target).toBeGreaterThanOrEqual(Math.max(3000, detail.needed));
   });
 
+  it('a main namespace several engines share: each row counts with the engine whose database it has (none: as NOWEB)', async () => {
+    const shared = uniqueNamespace('pfs'); // WAHA_NAMESPACE only: session databases under each engine's own name
+    const [gows, noweb, out] = ['g', 'n', 'u'].map((letter) => `${letter}${shared}`);
+    await mainWith(postgresUrl(), shared, [gows!, noweb!, out!]);
+    await sql(postgresUrl(), 'postgres', [`CREATE DATABASE "waha_gows_${gows}"`, `CREATE DATABASE "waha_noweb_${noweb}"`]);
+    try {
+      const dir = tmpDir('pg-preflight');
+      const result = await runCli(['health', '--extended', '--json', '--sessions-dir', dir, '--media-dir', dir, '--namespace', shared],
+        { env: { WHATSAPP_SESSIONS_POSTGRESQL_URL: postgresUrl() } });
+      const detail = json(result).details['postgresql.connections'];
+      expect(detail).toMatchObject({ sessionsExpected: 3, byEngine: { GOWS: 1, NOWEB: 1, unknown: 1 } });
+      // two WAHA processes (one per engine found), GOWS 1 pool, NOWEB 2, the logged-out one as NOWEB
+      expect(detail.needed).toBe((2 * PROCESS_POOLS + SESSION_POOLS.GOWS + SESSION_POOLS.NOWEB + SESSION_POOLS.NOWEB) * POOL_MAX);
+    } finally {
+      await sql(postgresUrl(), 'postgres', [`DROP DATABASE "waha_gows_${gows}"`, `DROP DATABASE "waha_noweb_${noweb}"`]);
+      await dropAll(postgresUrl(), shared);
+    }
+  });
+
+  it('PostgreSQL media on the same server adds a pool per process (and per session)', async () => {
+    const dir = tmpDir('pg-preflight');
+    const result = await runCli(['health', '--extended', '--json', '--sessions-dir', dir, '--media-dir', dir, '--namespace', `${ns}m`, '--session-namespace', `${ns}m`],
+      { env: { WHATSAPP_SESSIONS_POSTGRESQL_URL: postgresUrl(), WAHA_MEDIA_STORAGE: 'POSTGRESQL', WAHA_MEDIA_POSTGRESQL_URL: postgresUrl() } });
+    expect(json(result).details['postgresql.connections']).toMatchObject({ sessionsExpected: 0, needed: (PROCESS_POOLS + 1) * POOL_MAX });
+  });
+
   it('--expected-sessions overrides the rows (0 is up, many is down), a bad number is exit 2', async () => {
     const none = await health(postgresUrl(), ns, ['--expected-sessions', '0']);
     expect(none.body.details['postgresql.connections']).toMatchObject({ status: 'up', sessionsExpected: 0, sessionsFrom: 'expected-sessions' });
