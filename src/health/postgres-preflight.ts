@@ -176,7 +176,7 @@ export interface ConnectionSettings {
 }
 
 export interface ExpectedSessions {
-  /** Sessions by engine (null: the engine cannot be told; counted as the most demanding one). */
+  /** Sessions by engine (`unknown`: the engine cannot be told; counted as the most demanding one). */
   byEngine: Partial<Record<Engine | 'unknown', number>>;
   /** WAHA processes (one per engine found; at least one). */
   processes: number;
@@ -210,7 +210,7 @@ export function connectionsDetail(settings: ConnectionSettings, expected: Expect
     available,
   };
   const whose = expected.source === 'expected-sessions' ? '--expected-sessions' : 'session_config';
-  const sum = `${plural(sessions, 'session')} (${whose}) × up to ${POOL_MAX} connections per pool: up to ${needed} connections; ` +
+  const sum = `${plural(sessions, 'session')} (${whose}): WAHA's pools may open up to ${needed} connections (${POOL_MAX} a pool); ` +
     `max_connections ${settings.maxConnections} leaves ${available} (${fields.reserved} reserved, ${settings.otherConnections} used by others)`;
   if (needed <= available) return { status: 'up', ...fields, message: sum };
   const target = Math.max(3000, Math.ceil((needed + fields.reserved + settings.otherConnections) / 100) * 100);
