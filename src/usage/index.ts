@@ -47,8 +47,10 @@ async function measure(options: UsageOptions): Promise<{ sessions: SessionUsage[
   const inspected = await storeOf(options.store).inspect({
     sessions: options.sessions, engines: options.engines, names: options.names, concurrency: options.concurrency, timeoutMs: options.timeoutMs,
   });
-  options.onListed?.(inspected.sessions.length);
-  const common = { sessions: inspected.sessions, concurrency: options.concurrency, signal: options.signal, onSession: options.onSession };
+  // engines sharing one namespace are listed together; the engine each database holds decides
+  const listed = inspected.sessions.filter((session) => session.engine === null || options.engines.includes(session.engine));
+  options.onListed?.(listed.length);
+  const common = { sessions: listed, concurrency: options.concurrency, signal: options.signal, onSession: options.onSession };
   try {
     if (options.store === 'mongo') {
       const [{ mongoUsage }, { connectMongo }] = await Promise.all([import('./mongo.js'), import('../util/mongo.js')]);

@@ -5,6 +5,7 @@
  * engines, so a table's part does not depend on the engine.
  */
 import type { Engine } from '../sessions/engines.js';
+import { GOWS_MESSAGE_TABLES, NOWEB_MESSAGE_TABLES } from '../sessions/engines/gows-schema.js';
 
 /**
  * - auth: what keeps the session logged in; never to be touched (NOWEB keys, the WEBJS profile's
@@ -18,15 +19,15 @@ import type { Engine } from '../sessions/engines.js';
 export const PARTS = ['auth', 'messages', 'store', 'cache', 'media', 'other'] as const;
 export type PartName = (typeof PARTS)[number];
 
-/** The message-history table (collection) of each engine that keeps one. */
-export const MESSAGE_TABLES: Partial<Record<Engine, string>> = { NOWEB: 'messages', GOWS: 'gows_messages' };
+/** The message-history tables (collections) of each engine that keeps them (src/sessions/engines/gows-schema.ts). */
+export const MESSAGE_TABLES: Partial<Record<Engine, readonly string[]>> = { NOWEB: NOWEB_MESSAGE_TABLES, GOWS: GOWS_MESSAGE_TABLES };
 
 /** The NOWEB store's other tables (waha-facts §1.3; the same names in MongoDB and PostgreSQL). */
 export const NOWEB_STORE_TABLES = ['contacts', 'chats', 'groups', 'labels', 'labelAssociations', 'lid_map'] as const;
 const NOWEB_STORE = new Set<string>(NOWEB_STORE_TABLES);
 /** NOWEB auth (`auth`), WEBJS/WPP RemoteAuth in PostgreSQL (`files`) and in MongoDB GridFS (`auth.files`, `auth.chunks`). */
 const AUTH_TABLES = new Set(['auth', 'files', 'auth.files', 'auth.chunks']);
-const MESSAGES = new Set(Object.values(MESSAGE_TABLES));
+const MESSAGES = new Set(Object.values(MESSAGE_TABLES).flat());
 
 /** The part a table (SQLite, PostgreSQL) or collection (MongoDB) of a session database belongs to. */
 export function partOfTable(table: string): PartName {
