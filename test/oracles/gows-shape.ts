@@ -17,6 +17,7 @@ const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('wal_autocheckpoint = 0');
 db.pragma('foreign_keys = ON');
+if (process.env.REPLACE === '1') for (const t of ['gows_label_associations', 'gows_labels', 'gows_messages', 'gows_groups', 'gows_chat_ephemeral_setting']) db.exec('DROP TABLE IF EXISTS ' + t);
 for (const s of [
   'CREATE TABLE IF NOT EXISTS gows_messages (jid VARCHAR(100) NOT NULL, id VARCHAR(100) NOT NULL, timestamp TIMESTAMP NOT NULL, from_me BOOLEAN NOT NULL, data TEXT NOT NULL, is_real BOOLEAN NOT NULL DEFAULT TRUE, PRIMARY KEY (id))',
   'CREATE INDEX IF NOT EXISTS gows_messages_jid_timestamp_idx ON gows_messages (jid, timestamp)',
@@ -44,9 +45,9 @@ if (kill) process.kill(process.pid, 'SIGKILL');
 db.close();
 `;
 
-/** Adds GOWS's tables with `messages` rows to `file` (a whatsmeow gows.db); `kill`: leaves them in the -wal only. */
-export function addGowsTables(file: string, messages: number, options: { kill?: boolean } = {}): void {
-  const run = spawnSync(process.execPath, ['-e', SCRIPT], { env: { ...process.env, ROOT, FILE: file, COUNT: String(messages), KILL: options.kill ? '1' : '0' }, encoding: 'utf8' });
+/** Adds GOWS's tables with `messages` rows to `file` (a whatsmeow gows.db); `kill`: leaves them in the -wal only; `replace`: drops GOWS tables of another shape first. */
+export function addGowsTables(file: string, messages: number, options: { kill?: boolean; replace?: boolean } = {}): void {
+  const run = spawnSync(process.execPath, ['-e', SCRIPT], { env: { ...process.env, ROOT, FILE: file, COUNT: String(messages), KILL: options.kill ? '1' : '0', REPLACE: options.replace ? '1' : '0' }, encoding: 'utf8' });
   if (options.kill ? run.signal !== 'SIGKILL' : run.status !== 0) throw new Error(`writing GOWS tables into ${file} failed: ${run.stderr}`);
   if (options.kill && !(existsSync(`${file}-wal`) && statSync(`${file}-wal`).size > 0)) throw new Error(`${file}-wal is empty after the kill`);
 }

@@ -1,7 +1,7 @@
 /**
  * The transfer guarantees on PostgreSQL through the binary: backup postgres -> restore postgres and
  * archive -> postgres -> archive with equal digests; conflicts (exists, identical, --overwrite),
- * --dry-run, --move both ways; GOWS skipped with its reason; WPP round trip; a database under a
+ * --dry-run, --move both ways; GOWS into its session database; WPP round trip; a database under a
  * session's name that is not WAHA's is refused and left as it was.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -134,7 +134,7 @@ describe('conflicts, --dry-run and --move', () => {
   });
 });
 
-describe('engines: GOWS skipped, WPP round trip', () => {
+describe('engines: GOWS, WPP round trip', () => {
   const scenarios: Scenario[] = [];
   afterAll(async () => {
     for (const scenario of scenarios) {
@@ -143,15 +143,13 @@ describe('engines: GOWS skipped, WPP round trip', () => {
     }
   });
 
-  it('GOWS is skipped for postgres with its reason, nothing written', async () => {
+  it('GOWS goes into its session database (test/postgres/gows.test.ts has the rest)', async () => {
     const scenario = await localScenario('gows', 'pgg');
     scenarios.push(scenario);
     const result = await cliIn(['migrate', 'local', 'postgres', '--engine', 'GOWS', '--json'], scenario.base, scenario.namespace);
     expect(result.code, result.stderr).toBe(0);
-    const gopher = outcomes(result.stdout).get('gopher')!;
-    expect(gopher).toMatchObject({ status: 'skipped', reason: 'unsupported' });
-    expect(gopher.message).toMatch(/GOWS on PostgreSQL/);
-    expect(await databasesOf(scenario.namespace)).toEqual([]);
+    expect(outcomes(result.stdout).get('gopher')).toMatchObject({ status: 'done' });
+    expect(await databasesOf(scenario.namespace)).toContain(`waha_${scenario.namespace}_gopher`);
   });
 
   it("WPP keeps <name>.zip in files and comes back byte-identical", async () => {

@@ -20,6 +20,8 @@ export interface KnownTable {
   ddl: readonly string[];
   /** Column names as the DDL creates them (a table with other columns is copied with its own). */
   columns: readonly string[];
+  /** Each column's declared type, by name (a table whose columns hold other types is copied with its own). */
+  types: Readonly<Record<string, string>>;
   /** whatsmeow (device identity and keys) or GOWS (its store). */
   owner: 'whatsmeow' | 'gows';
 }
@@ -192,8 +194,8 @@ const GOWS_DDL: Record<string, readonly string[]> = {
   ],
 };
 
-/** Column names of a CREATE TABLE statement of the lists above (they have no constraint named like a column). */
-function columnsOf(create: string): string[] {
+/** Column names and declared types of a CREATE TABLE statement of the lists above (they have no constraint named like a column). */
+function columnsOf(create: string): { name: string; type: string }[] {
   const body = create.slice(create.indexOf('(') + 1, create.lastIndexOf(')'));
   const columns: string[] = [];
   let depth = 0;
@@ -207,13 +209,21 @@ function columnsOf(create: string): string[] {
     } else part += char;
   }
   columns.push(part);
-  return columns.map((item) => item.trim().split(/\s+/)[0]!).filter((word) => word && !/^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)$/i.test(word));
+  return columns
+    .map((item) => item.trim().split(/\s+/))
+    .filter(([word]) => word && !/^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)$/i.test(word))
+    .map(([name, type = '']) => ({ name: name!, type: type.toUpperCase() }));
+}
+
+function known(name: string, ddl: readonly string[], owner: KnownTable['owner']): KnownTable {
+  const columns = columnsOf(ddl[0]!);
+  return { name, ddl, columns: columns.map((column) => column.name), types: Object.fromEntries(columns.map((column) => [column.name, column.type])), owner };
 }
 
 /** Every table this tool knows, in creation order (a table after those its foreign keys name). */
 export const GOWS_KNOWN_TABLES: readonly KnownTable[] = [
-  ...Object.entries(WHATSMEOW_DDL).map(([name, create]): KnownTable => ({ name, ddl: [create, ...(WHATSMEOW_INDEXES[name] ?? [])], columns: columnsOf(create), owner: 'whatsmeow' })),
-  ...Object.entries(GOWS_DDL).map(([name, ddl]): KnownTable => ({ name, ddl, columns: columnsOf(ddl[0]!), owner: 'gows' })),
+  ...Object.entries(WHATSMEOW_DDL).map(([name, create]) => known(name, [create, ...(WHATSMEOW_INDEXES[name] ?? [])], 'whatsmeow')),
+  ...Object.entries(GOWS_DDL).map(([name, ddl]) => known(name, ddl, 'gows')),
 ];
 
 /** The names of GOWS_KNOWN_TABLES, for modules that only need the list. */

@@ -146,7 +146,9 @@ export function withoutMessages(data: Buffer): Buffer {
 export function tableDdl(table: TableShape, dialect: 'sqlite' | 'postgres'): string[] {
   const known = knownTable(table.name);
   const names = table.columns.map((column) => column.name);
-  if (known && known.columns.length === names.length && known.columns.every((name) => names.includes(name))) return [...known.ddl];
+  const same = known && known.columns.length === names.length
+    && table.columns.every((column) => known.types[column.name] !== undefined && columnKind(known.types[column.name]!) === column.kind);
+  if (same) return [...known.ddl];
   const columns = table.columns.map((column) => {
     const type = targetType(column, dialect);
     return `${quote(column.name)} ${type}${column.notNull ? ' NOT NULL' : ''}${column.defaultValue !== undefined ? ` DEFAULT ${column.defaultValue}` : ''}`;
