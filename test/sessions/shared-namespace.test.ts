@@ -4,7 +4,7 @@
  * unknown) and never copied into every engine's folder; a logged-in one belongs to the engine whose
  * per-session database it has.
  */
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
@@ -62,5 +62,41 @@ describe('engines sharing one main namespace', () => {
     const result = await runCli(['inspect', 'mongo', '--mongo-url', mongoUrl(), '--namespace', namespace, '--engine', 'GOWS', '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(json(result).sessions.find((session: any) => session.name === 'gone')).toMatchObject({ engine: 'GOWS' });
+  });
+});
+
+describe('engines sharing one session namespace locally (WAHA_SESSION_NAMESPACE)', () => {
+  let root: string;
+  const ns = 'together';
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'waha-shared-session-ns-'));
+    await writeLocalNowebSessions(path.join(root, 'src'), { count: 1, keysPerSession: 5 });
+    mkdirSync(path.join(root, ns));
+    renameSync(path.join(root, 'src', 'noweb', scaleSessionName(0)), path.join(root, ns, 'nwb'));
+    const profile = path.join(root, ns, 'wjs', 'session-wjs', 'Default', 'Local Storage', 'leveldb');
+    mkdirSync(profile, { recursive: true });
+    writeFileSync(path.join(profile, '000003.log'), 'x'.repeat(100));
+    mkdirSync(path.join(root, ns, 'cfg'));
+    writeFileSync(path.join(root, ns, 'cfg', '.waha.session.config.json'), '{}');
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const inspect = async (...engine: string[]) => {
+    const result = await runCli(['inspect', 'local', '--sessions-dir', root, '--session-namespace', ns, '--namespace', ns, ...engine, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    return Object.fromEntries(json(result).sessions.map((session: any) => [session.name, session.engine]));
+  };
+
+  it('each folder is the engine its content says; --engine selects among them, and a folder that does not tell is that engine', async () => {
+    expect(await inspect()).toEqual({ cfg: null, nwb: 'NOWEB', wjs: 'WEBJS' });
+    expect(await inspect('--engine', 'WEBJS')).toEqual({ cfg: 'WEBJS', wjs: 'WEBJS' });
+    expect(await inspect('--engine', 'NOWEB')).toEqual({ cfg: 'NOWEB', nwb: 'NOWEB' });
+  });
+
+  it('migrate --engine WEBJS never carries the NOWEB folder as a WEBJS session', async () => {
+    const result = await runCli(['migrate', 'local', 'mongo', '--sessions-dir', root, '--session-namespace', ns, '--namespace', `${namespace}x`,
+      '--mongo-url', mongoUrl(), '--engine', 'WEBJS', '--dry-run', '--force', '--json']);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expect(json(result).sessions.map((session: any) => [session.name, session.engine]).sort()).toEqual([['cfg', 'WEBJS'], ['wjs', 'WEBJS']]);
   });
 });

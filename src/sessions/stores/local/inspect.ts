@@ -43,6 +43,8 @@ export interface LocalSessionRef {
   directory: string;
   /** The engine the folder says, or null when several engines share the session namespace. */
   engineHint: Engine | null;
+  /** In a shared session namespace with one engine selected: the engine of a folder whose content does not tell. */
+  assumed?: Engine;
   mainDir: string;
   /** WEBJS: where the profile is, when there is one. */
   webjsProfile?: { directory: string; layout: 'plus' | 'core' };
@@ -58,9 +60,14 @@ export async function inspectLocal(options: LocalInspectOptions): Promise<Inspec
     mainDbs.set(mainDir, contents);
     if (contents.error) problems.push(problem('main-db-unreadable', `${contents.file}: ${contents.error}`));
   }
-  const sessions = await analyseSessions(refs, mainDbs, options.concurrency);
+  const sessions = (await analyseSessions(refs, mainDbs, options.concurrency)).filter((report) => ofSelectedEngine(report.engine, options.engines));
   problems.push(...markSlugCollisions(sessions));
   return { sessions, problems };
+}
+
+/** In a shared session namespace a folder can hold another engine's session than the ones selected: it is left out. */
+export function ofSelectedEngine(engine: Engine | null, engines: readonly Engine[]): boolean {
+  return engine === null || engines.includes(engine);
 }
 
 /** Below this many session folders, starting find processes saves nothing. */
@@ -119,13 +126,18 @@ export async function listLocalSessions(options: LocalInspectOptions): Promise<L
   }
   const wanted = options.sessions?.length ? new Set(options.sessions) : undefined;
   const refs: LocalSessionRef[] = [];
+  // A session namespace set for every engine (WAHA_SESSION_NAMESPACE) puts them all in one folder: what a
+  // session folder holds says its engine, whatever --engine selects (a NOWEB folder is never read as WEBJS).
+  const shared = options.sessionNamespace !== undefined;
   for (const [folder, group] of groups) {
     if (!existsSync(folder)) continue;
-    const engineHint = group.engines.length === 1 ? group.engines[0]! : null;
+    const single = group.engines.length === 1 ? group.engines[0]! : null;
+    const engineHint = shared ? null : single;
+    const assumed = shared ? single ?? undefined : undefined;
     const mainDir = group.mainDirs.get(engineHint ?? group.engines[0]!)!;
     const names = (await readdir(folder, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
     const found = new Map<string, LocalSessionRef>();
-    for (const name of names) found.set(name, { name, directory: path.join(folder, name), engineHint, mainDir });
+    for (const name of names) found.set(name, { name, directory: path.join(folder, name), engineHint, assumed, mainDir });
     if (group.engines.includes('WEBJS')) await addWebjsProfiles(folder, found, engineHint, mainDir);
     for (const ref of [...found.values()].sort((a, b) => a.name.localeCompare(b.name))) {
       if (!wanted || wanted.has(ref.name)) refs.push(ref);
@@ -192,7 +204,7 @@ export async function analyseLocalSession(ref: LocalSessionRef, mainDb: MainDbCo
   try {
     const files = scanned?.entries ?? listFolder(ref.directory);
     report.config = readConfig(ref.directory, files, problems);
-    const engine = ref.webjsProfile ? 'WEBJS' : ref.engineHint ?? detectEngine(files);
+    const engine = ref.webjsProfile ? 'WEBJS' : ref.engineHint ?? detectEngine(files) ?? ref.assumed ?? null;
     report.engine = engine;
     const totals: Totals = { entries: 0, bytes: 0, newestMs: 0 };
     let nowebKeys: number | undefined;

@@ -20,7 +20,7 @@ import { describeJsonError } from '../../../util/json.js';
 import { walk } from '../../../util/walk.js';
 import { Database, openReadOnly } from '../../../util/sqlite.js';
 import { GOWS_DB } from '../../engines/gows.js';
-import { analyseLocalSession, CONFIG_FILE, listLocalSessions, parseSessionConfig } from './inspect.js';
+import { analyseLocalSession, CONFIG_FILE, listLocalSessions, ofSelectedEngine, parseSessionConfig } from './inspect.js';
 import { readMainDb, readSessionRows, MAIN_DB } from './main-db.js';
 import { readStoreSqlite, writeStoreSqlite, STORE_WAL_FILES } from '../noweb-store-sqlite.js';
 import { targetWriteError } from '../../../util/write-errors.js';
@@ -95,6 +95,7 @@ export class LocalTransferStore implements PurgeableStore {
     const reports = await Promise.all(refs.map((ref) => limit(() => analyseLocalSession(ref, mainDbs.get(ref.mainDir)!))));
     for (const [index, ref] of refs.entries()) {
       const report = reports[index]!;
+      if (!ofSelectedEngine(report.engine, options.engines)) continue;
       const unreadable = report.problems.find((item) => item.code === 'unreadable');
       sessions.push({
         engine: report.engine,
