@@ -1,5 +1,5 @@
 /** messages prune local: NOWEB store.sqlite3 and GOWS gows.db, through the built binary. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,18 @@ describe('messages prune local', () => {
     const verify = await runCli(['backup', 'verify', archive, '--json']);
     expect(verify.code, verify.stderr).toBe(0);
     expect(JSON.stringify(json(verify))).toContain('gamma');
+  });
+
+  it('--quiet is silent on success (cron); --metrics-file records the counts', async () => {
+    const s = store();
+    const metrics = path.join(s.base, '..', `${path.basename(s.base)}.prom`);
+    folders.push(metrics);
+    const result = await prune(s, '--yes', '--quiet', '--metrics-file', metrics);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const text = readFileSync(metrics, 'utf8');
+    const expected = old(s.noweb.rows) + old(s.gows.rows);
+    expect(text).toContain(`waha_storage_items_total{command="messages prune",store="local",status="deleted"} ${expected}`);
+    expect(text).toMatch(/waha_storage_exit_code\{[^}]*\} 0/);
   });
 
   it('one prune at a time per store: a second one exits 1 naming the lock', async () => {
