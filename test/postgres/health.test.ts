@@ -10,8 +10,11 @@ const dirs = () => {
   return ['--sessions-dir', dir, '--media-dir', dir];
 };
 
+// the preflight checks read this namespace's databases: other test files' never count here
+const NAMESPACE = `hc${randomBytes(4).toString('hex')}`;
+
 async function health(url: string, extra: string[] = []) {
-  const result = await runCli(['health', '--json', ...dirs(), ...extra], { env: { WHATSAPP_SESSIONS_POSTGRESQL_URL: url } });
+  const result = await runCli(['health', '--json', ...dirs(), ...extra], { env: { WHATSAPP_SESSIONS_POSTGRESQL_URL: url, WAHA_NAMESPACE: NAMESPACE, WAHA_SESSION_NAMESPACE: NAMESPACE } });
   return { result, body: json(result) };
 }
 
