@@ -6,6 +6,7 @@
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { testPace } from '../util/test-pace.js';
 import type { Engine } from '../sessions/engines.js';
 import * as gows from '../sessions/engines/gows.js';
 import * as noweb from '../sessions/engines/noweb.js';
@@ -38,6 +39,9 @@ export async function localUsage(options: LocalUsageOptions): Promise<{ sessions
   options.onListed?.(refs.length);
   const limit = pLimit(options.concurrency);
   const sessions = await Promise.all(refs.map((ref) => limit(async () => {
+    options.signal?.throwIfAborted(); // queued sessions end at once after a Ctrl-C
+    await new Promise(setImmediate); // a session is measured synchronously: let a Ctrl-C in between
+    await testPace();
     options.signal?.throwIfAborted();
     const usage = measureLocalSession(ref, { dbstat: options.dbstat });
     options.onSession?.(ref.name);

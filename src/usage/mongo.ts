@@ -6,6 +6,7 @@
  */
 import type { Db, MongoClient } from 'mongodb';
 import pLimit from 'p-limit';
+import { testPace } from '../util/test-pace.js';
 import type { SessionReport } from '../sessions/report.js';
 import { partOfTable } from './parts.js';
 import { addTable, emptyParts, sessionBytes, type SessionUsage, type TableUsage, type UsageSource } from './report.js';
@@ -33,6 +34,8 @@ export async function mongoUsage(options: MongoUsageOptions): Promise<{ sessions
   const limit = pLimit(options.concurrency);
   const notes = new Set<string>();
   const sessions = await Promise.all(options.sessions.map((session) => limit(async () => {
+    options.signal?.throwIfAborted(); // queued sessions end at once after a Ctrl-C
+    await testPace();
     options.signal?.throwIfAborted();
     const database = String(session.details.location);
     const usage: SessionUsage = {

@@ -6,6 +6,7 @@
  */
 import type { Client } from 'pg';
 import pLimit from 'p-limit';
+import { testPace } from '../util/test-pace.js';
 import type { SessionReport } from '../sessions/report.js';
 import { quoteIdent, type PostgresServer } from '../util/postgres.js';
 import { partOfTable } from './parts.js';
@@ -26,6 +27,8 @@ export async function postgresUsage(options: PostgresUsageOptions): Promise<Sess
     new Set((await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE NOT datistemplate')).rows.map((row) => row.datname)));
   const limit = pLimit(options.concurrency);
   return Promise.all(options.sessions.map((session) => limit(async () => {
+    options.signal?.throwIfAborted(); // queued sessions end at once after a Ctrl-C
+    await testPace();
     options.signal?.throwIfAborted();
     const database = String(session.details.location);
     const usage: SessionUsage = {

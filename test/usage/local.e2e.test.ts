@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, cleanEnv, json, runCli } from '../support/cli.js';
 import { writeLocalFixtures, type FixtureSet } from '../support/fixtures/index.js';
 
 let base: string;
@@ -190,5 +191,25 @@ describe('usage local beside a running writer', () => {
     } finally {
       writer.close();
     }
+  });
+});
+
+describe('usage local, interrupted', () => {
+  it('Ctrl-C between sessions stops it: exit 130 and the interrupted error document', async () => {
+    const child = spawn(process.execPath, [BIN, 'usage', 'local', '--sessions-dir', base, '--concurrency', '1', '--json'], {
+      env: cleanEnv({ WAHA_STORAGE_TEST_PACE_MS: '400' }), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // 13 sessions one at a time, 400 ms each: well before the end
+    child.kill('SIGINT');
+    const killedAt = Date.now();
+    expect(await code, stderr).toBe(130);
+    expect(Date.now() - killedAt).toBeLessThan(1500); // at the next safe point, not after the sessions left
+    expect(JSON.parse(stdout).error).toMatchObject({ code: 'interrupted', exitCode: 130 });
+    expect(stderr).toContain('interrupted');
   });
 });
