@@ -46,6 +46,10 @@ export interface SessionDetails {
   nowebStore?: boolean;
   formats?: ('per-key' | 'legacy')[];
   devices?: number;
+  /** GOWS: whatsmeow_device.push_name of the first device. */
+  pushName?: string | null;
+  /** PostgreSQL GOWS: bytes of each table of the session database (with its indexes and TOAST). */
+  tables?: Record<string, number>;
   whatsmeowVersion?: number | null;
   tempFiles?: string[];
   /** PostgreSQL: WAHA's connections to the session database (pg_stat_activity application_name, pid). */

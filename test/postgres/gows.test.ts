@@ -96,8 +96,12 @@ describe('GOWS local <-> postgres', () => {
     expect(statuses(again)).toEqual({ gopher: 'skipped:identical', gonew: 'skipped:identical' });
     const inspect = await cliIn(['inspect', 'postgres', ...GOWS, '--json'], base, namespace);
     expect(inspect.code, inspect.stderr).toBe(0);
-    const reports = json(inspect).sessions as { name: string; loggedIn: boolean }[];
+    const reports = json(inspect).sessions as { name: string; loggedIn: boolean; details: { account?: string; pushName?: string; tables?: Record<string, number> } }[];
     expect(Object.fromEntries(reports.map((report) => [report.name, report.loggedIn]))).toEqual({ gopher: true, gonew: false });
+    const gopher = reports.find((report) => report.name === 'gopher')!;
+    expect(gopher.details).toMatchObject({ pushName: 'Gopher', account: expect.stringMatching(/@s\.whatsapp\.net$/) });
+    expect(Object.keys(gopher.details.tables!).sort()).toEqual(Object.keys(sqliteCounts(source)).sort());
+    expect(gopher.details.tables!.whatsmeow_device).toBeGreaterThan(0);
     expect(await stagingLeft(namespace, ['gopher', 'gonew'], 'GOWS')).toEqual([]);
   }, 120_000);
 
@@ -142,6 +146,11 @@ describe('GOWS local <-> postgres', () => {
       expect(live.code).toBe(1);
       expect(outcomes(live).get('gopher')).toMatchObject({ status: 'failed', reason: 'live' });
       expect(outcomes(live).get('gopher')!.message).toMatch(/"GOWS"/);
+      // inspect says it is running: the GOWS connection, named
+      const inspect = await cliIn(['inspect', 'postgres', ...GOWS, '-s', 'gopher', '--json'], base, namespace);
+      const [report] = json(inspect).sessions as { details: { connections?: string[] }; problems: { code: string }[] }[];
+      expect(report!.details.connections).toEqual([expect.stringMatching(/^"GOWS" \(pid \d+/)]);
+      expect(report!.problems.map((item) => item.code)).toContain('waha-connected');
     } finally {
       await gows.end();
     }

@@ -179,9 +179,17 @@ async function analyseSessionDb(client: Client, report: SessionReport, engineHin
     await analyseNowebAuth(client, report);
   } else if (tables.has('whatsmeow_device')) {
     report.engine = 'GOWS';
-    const devices = await client.query<{ jid: string }>('SELECT jid FROM whatsmeow_device');
+    const devices = await client.query<{ jid: string; push_name: string | null }>('SELECT jid, push_name FROM whatsmeow_device');
     report.details.devices = devices.rows.length;
     report.details.account = devices.rows[0]?.jid;
+    if (devices.rows[0]) report.details.pushName = devices.rows[0].push_name || null;
+    if (tables.has('whatsmeow_version')) {
+      const version = await client.query<{ version: number | null }>('SELECT version FROM whatsmeow_version LIMIT 1');
+      report.details.whatsmeowVersion = version.rows[0]?.version ?? null;
+    }
+    const sizes = await client.query<{ name: string; bytes: string }>(
+      "SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1");
+    report.details.tables = Object.fromEntries(sizes.rows.map((row) => [row.name, Number(row.bytes)]));
     report.loggedIn = devices.rows.length > 0;
     report.entries = devices.rows.length;
     if (devices.rows.length > 1) report.problems.push(problem('gows-multiple-devices', `${devices.rows.length} rows in whatsmeow_device`));
