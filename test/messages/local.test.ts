@@ -94,6 +94,20 @@ describe('messages prune local', () => {
     expect([sqliteDigests(s.noweb.file), sqliteDigests(s.gows.file)]).toEqual(before);
   });
 
+  it('on a terminal it shows the plan and asks: "n" deletes nothing (exit 1), "y" deletes', async () => {
+    const s = store();
+    const before = [sqliteDigests(s.noweb.file), sqliteDigests(s.gows.file)];
+    const args = ['messages', 'prune', 'local', '--older-than', '30d', '--sessions-dir', s.base];
+    const no = await runCli(args, { tty: true, input: 'n\r', columns: 120 });
+    expect(no.code, no.stdout).toBe(1);
+    expect(no.stdout).toMatch(/would delete/);
+    expect(no.stdout).toMatch(new RegExp(`Delete ${old(s.noweb.rows) + old(s.gows.rows)} messages older than 30d`));
+    expect([sqliteDigests(s.noweb.file), sqliteDigests(s.gows.file)]).toEqual(before);
+    const yes = await runCli(args, { tty: true, input: 'y\r', columns: 120 });
+    expect(yes.code, yes.stdout).toBe(0);
+    expect(sqliteIds(s.gows.file, 'gows_messages')).toEqual(kept(s.gows.rows));
+  });
+
   it('--chat limits the prune to those chats; a chat with nothing to delete is reported; a bad jid is exit 2', async () => {
     const s = store();
     // WAHA's @c.us spelling finds the @s.whatsapp.net rows Baileys and whatsmeow store
