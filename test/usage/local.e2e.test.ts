@@ -3,7 +3,7 @@
  * is the exact sum of its files, each table's figures are what SQLite's own dbstat and COUNT(*)
  * say, nothing is written beside the SQLite files, and a database a writer holds open is measured.
  */
-import { copyFileSync, cpSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -163,6 +163,36 @@ describe('usage local', () => {
     expect(detail.stdout).toMatch(/^auth\s+\S+ KiB\s+\d+$/m);
     expect(detail.stdout).toMatch(/^\s+whatsmeow_device\s+\S+ (KiB|B)\s+1$/m);
     expect(detail.stdout).toMatch(/^\s+gows_messages\s/m);
+  });
+});
+
+describe('usage local, partly measured; metrics', () => {
+  it('a store.sqlite3 that is not SQLite: that session has sqlite-unreadable and its file in other, the others are measured, exit 3', async () => {
+    const damaged = path.join(work, 'damaged');
+    cpSync(path.join(base, 'noweb'), path.join(damaged, 'noweb'), { recursive: true });
+    writeFileSync(path.join(damaged, 'noweb', 'fresh', 'store.sqlite3'), 'this is not a database, it is text, long enough to look like a header of a file');
+    const result = await runCli(['usage', 'local', '--sessions-dir', damaged, '--json']);
+    expect(result.code, result.stderr).toBe(3);
+    const document = json(result);
+    expect(document.error).toMatchObject({ code: 'partial', exitCode: 3 });
+    expect(document.error.message).toContain('fresh');
+    const fresh = document.sessions.find((session: any) => session.name === 'fresh');
+    expect(fresh.problems.map((item: any) => item.code)).toEqual(['sqlite-unreadable']);
+    expect(fresh.parts.other.bytes).toBeGreaterThanOrEqual(lstatSync(path.join(damaged, 'noweb', 'fresh', 'store.sqlite3')).size);
+    expect(document.sessions.find((session: any) => session.name === 'alpha').parts.messages.rows).toBeGreaterThan(0);
+    const plain = await runCli(['usage', 'local', '--sessions-dir', damaged]);
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toMatch(/error: 1 session could not be measured in full: fresh/);
+  });
+
+  it('--metrics-file: the sessions measured and the bytes of each part', async () => {
+    const file = path.join(work, 'usage.prom');
+    expect((await runCli(['usage', 'local', '--sessions-dir', base, '--quiet', '--metrics-file', file])).code).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(new RegExp(`waha_storage_items_total\\{command="usage",store="local",status="measured"\\} ${fixtures.sessions.length}\\b`));
+    const auth = /waha_storage_bytes_total\{command="usage",store="local",action="auth"\} (\d+)/.exec(text);
+    expect(Number(auth?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/action="messages"/);
   });
 });
 

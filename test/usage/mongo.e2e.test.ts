@@ -105,6 +105,14 @@ describe('usage mongo', () => {
     expect(wpp.parts.auth.bytes).toBeGreaterThan(0);
   });
 
+  it('without a store word it is MongoDB when its URL is set (WAHA\'s precedence, over PostgreSQL)', async () => {
+    const result = await runCli(['usage', '--mongo-url', mongoUrl(), '--postgres-url', 'postgres://nobody@127.0.0.1:1/postgres', '--namespace', ns, '--session-namespace', ns, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const other = json(result);
+    expect(other.store).toBe('mongo');
+    expect(other.sessions.map((session: any) => session.name)).toEqual(document.sessions.map((session: any) => session.name));
+  });
+
   it('a typo in --session fails with did-you-mean (exit 2)', async () => {
     const typo = await cli(['--session', 'alhpa']);
     expect(typo.code).toBe(2);

@@ -157,6 +157,12 @@ describe('usage postgres', () => {
     expect(typo.stderr).toMatch(/No session "nww" in postgres .*did you mean "nw"\?/);
   });
 
+  it('without a store word it is PostgreSQL when only its URL is set', async () => {
+    const result = await runCli(['usage', '--postgres-url', postgresUrl(), '--namespace', ns, '--session-namespace', ns, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(json(result)).toMatchObject({ store: 'postgres', totals: { bytes: document.totals.bytes } });
+  });
+
   it('a terminal shows a media column; no URL is exit 2; a server that refuses is exit 1', async () => {
     const table = await cliIn(['usage', 'postgres'], '/nonexistent', ns);
     expect(table.stdout).toMatch(/^session\s+engine\s+size\s+auth\s+messages\s+store\s+media\s+other/);
