@@ -3,6 +3,9 @@
  * of postgres.md) in session databases of a namespace of our own, through the built binary.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
@@ -12,7 +15,11 @@ import { connectPostgres, dropNamespace, postgresUrl, urlWith, withDatabase } fr
 import { CHATS, isOld, messageRows, PG_GOWS_DDL, PG_NOWEB_DDL, postgresDigests, without, type MessageRow } from './fixtures.js';
 
 const namespaces: string[] = [];
-afterAll(async () => { for (const namespace of namespaces) await dropNamespace(namespace); });
+const files: string[] = [];
+afterAll(async () => {
+  for (const namespace of namespaces) await dropNamespace(namespace);
+  for (const file of files) rmSync(file, { force: true });
+});
 
 interface Store {
   namespace: string;
@@ -42,7 +49,7 @@ async function store(): Promise<Store> {
     await client.query(`INSERT INTO chats VALUES ('${CHATS[0]}', 1700000000, '{}')`);
     await client.query(`INSERT INTO lid_map VALUES ('1@lid', '1', '{}')`);
     // INTEGER: Unix seconds (a millisecond value would not fit)
-    await client.query(`INSERT INTO messages (jid, id, "messageTimestamp", data) SELECT jid, id, ts, repeat('{"n":1}', 20) FROM unnest($1::text[], $2::text[], $3::int[]) AS r(jid, id, ts)`,
+    await client.query(`INSERT INTO messages (jid, id, "messageTimestamp", data) SELECT jid, id, ts, '{"n":"' || repeat('x', 100) || '"}' FROM unnest($1::text[], $2::text[], $3::int[]) AS r(jid, id, ts)`,
       [noweb.map((row) => row.jid), noweb.map((row) => row.id), noweb.map((row) => (row.at === null ? null : Math.floor(row.at.getTime() / 1000)))]);
   });
   const gows = [...messageRows('G'), ...bulk('G')];
@@ -51,7 +58,7 @@ async function store(): Promise<Store> {
     await client.query("INSERT INTO whatsmeow_version VALUES (15, 8); INSERT INTO whatsmeow_device VALUES ('4900000001:7@s.whatsapp.net', 'Gamma')");
     await client.query(`INSERT INTO gows_groups VALUES ('${CHATS[2]}', 'Group', '{}'); INSERT INTO gows_labels VALUES ('1', '{}'); INSERT INTO gows_label_associations VALUES ('${CHATS[0]}', '1', '{}')`);
     // TIMESTAMP without a zone holding UTC, as GOWS writes it
-    await client.query(`INSERT INTO gows_messages (jid, id, timestamp, from_me, data) SELECT jid, id, ts::timestamp, false, repeat('{"Info":{}}', 20) FROM unnest($1::text[], $2::text[], $3::text[]) AS r(jid, id, ts)`,
+    await client.query(`INSERT INTO gows_messages (jid, id, timestamp, from_me, data) SELECT jid, id, ts::timestamp, false, '{"Info":{"ID":"' || id || '"},"x":"' || repeat('x', 100) || '"}' FROM unnest($1::text[], $2::text[], $3::text[]) AS r(jid, id, ts)`,
       [gows.map((row) => row.jid), gows.map((row) => row.id), gows.map((row) => row.at!.toISOString().replace('T', ' ').replace('Z', ''))]);
   });
   return { namespace, noweb, gows };
@@ -91,6 +98,26 @@ describe('messages prune postgres', () => {
       await gows.end();
     }
     expect(await digests(`waha_${s.namespace}_gamma`)).toEqual(before);
+  });
+
+  it('--backup writes and verifies an archive of the affected sessions before deleting; when it cannot, nothing is deleted', async () => {
+    const t = await store();
+    const archive = path.join(os.tmpdir(), `prune-pg-${t.namespace}.tar.gz`);
+    files.push(archive, `${archive}.2`);
+    const result = await prune(t, '--yes', '--force', '--backup', archive, '--session', 'alpha', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(json(result).backup).toEqual({ file: archive, sessions: 1 });
+    expect(await ids(`waha_${t.namespace}_alpha`, 'messages')).toEqual(sortC(kept(t.noweb)));
+    const verify = await runCli(['backup', 'verify', archive, '--json']);
+    expect(verify.code, verify.stderr).toBe(0);
+    // a row the backup cannot carry: the backup fails, and nothing is deleted
+    const u = await store();
+    await withDatabase(`waha_${u.namespace}_alpha`, (client) => client.query(`UPDATE messages SET data = 'not json' WHERE id = 'N000'`));
+    const before = await digests(`waha_${u.namespace}_alpha`);
+    const failed = await prune(u, '--yes', '--force', '--backup', `${archive}.2`, '--session', 'alpha');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/The backup before pruning .*nothing was deleted/);
+    expect(await digests(`waha_${u.namespace}_alpha`)).toEqual(before);
   });
 
   it('one prune at a time per server: a held advisory lock is exit 1', async () => {
