@@ -68,21 +68,29 @@ export async function mongoUsage(options: MongoUsageOptions): Promise<{ sessions
   return { sessions, notes: [...notes] };
 }
 
-/** The cheapest answer the server gives for one collection. */
-async function collectionUsage(db: Db, name: string): Promise<{ figures: TableUsage; source: UsageSource }> {
-  try {
-    const [stats] = await db.collection(name).aggregate<{ storageStats?: StorageStats; count?: number }>([{ $collStats: { storageStats: {}, count: {} } }]).toArray();
-    if (stats?.storageStats) return { figures: fromStats(stats.storageStats, stats.count), source: '$collStats' };
-  } catch {
-    // an older server or a proxy without $collStats: the command
+type StatsMethod = '$collStats' | 'collStats' | 'countDocuments';
+
+/** The ways to ask, cheapest and most precise first; the last always answers. */
+export const STATS_METHODS: readonly StatsMethod[] = ['$collStats', 'collStats', 'countDocuments'];
+
+/** The first answer the server gives for one collection, trying `methods` in order. */
+export async function collectionUsage(db: Db, name: string, methods: readonly StatsMethod[] = STATS_METHODS): Promise<{ figures: TableUsage; source: UsageSource }> {
+  let failure: unknown;
+  for (const method of methods) {
+    try {
+      if (method === '$collStats') {
+        const [stats] = await db.collection(name).aggregate<{ storageStats?: StorageStats; count?: number }>([{ $collStats: { storageStats: {}, count: {} } }]).toArray();
+        if (stats?.storageStats) return { figures: fromStats(stats.storageStats, stats.count), source: method };
+      } else if (method === 'collStats') {
+        return { figures: fromStats(await db.command({ collStats: name }) as StorageStats), source: method };
+      } else {
+        return { figures: { bytes: null, rows: await db.collection(name).countDocuments(), estimated: false }, source: method };
+      }
+    } catch (error) {
+      failure = error; // an older server or a proxy without it (or without the right): the next way
+    }
   }
-  try {
-    const stats = await db.command({ collStats: name }) as StorageStats;
-    return { figures: fromStats(stats), source: 'collStats' };
-  } catch {
-    const rows = await db.collection(name).countDocuments();
-    return { figures: { bytes: null, rows, estimated: false }, source: 'countDocuments' };
-  }
+  throw failure ?? new Error(`no statistics for ${name}`);
 }
 
 function fromStats(stats: StorageStats, count?: number): TableUsage {

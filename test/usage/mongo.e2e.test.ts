@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
 import { writeMongoFixtures } from '../support/fixtures/index.js';
 import { connectMongo, dropNamespace, mongoUrl, uniqueNamespace } from '../support/mongo.js';
+import { collectionUsage } from '../../src/usage/mongo.js';
 
 const ns = uniqueNamespace('usm');
 const wppNs = uniqueNamespace('usw');
@@ -117,5 +118,19 @@ describe('usage mongo', () => {
     const typo = await cli(['--session', 'alhpa']);
     expect(typo.code).toBe(2);
     expect(json(typo).error.message).toMatch(/No session "alhpa" in mongo .*did you mean "alpha"\?/);
+  });
+});
+
+describe('MongoDB statistics, each way of asking', () => {
+  it('$collStats, the collStats command and countDocuments give the server\'s figures (the last without bytes)', async () => {
+    const database = `waha_${ns}_alpha`;
+    const db = client.db(database);
+    const truth = await collStats(database);
+    const messages = truth.get('messages')!;
+    expect(await collectionUsage(db, 'messages', ['$collStats'])).toEqual({ source: '$collStats', figures: { ...messages, estimated: true } });
+    expect(await collectionUsage(db, 'messages', ['collStats'])).toEqual({ source: 'collStats', figures: { ...messages, estimated: true } });
+    expect(await collectionUsage(db, 'messages', ['countDocuments'])).toEqual({
+      source: 'countDocuments', figures: { bytes: null, rows: await db.collection('messages').countDocuments(), estimated: false },
+    });
   });
 });
