@@ -5,6 +5,7 @@
  *   npx tsc -p . && npx tsx bench/migrate.ts           # 200 sessions x 2,000 keys (the issue's size)
  *   BENCH_SESSIONS=20 BENCH_ROUNDS=3 npx tsx bench/migrate.ts
  *   npx tsx bench/migrate.ts --target postgres    # into PostgreSQL instead (bench/migrate-postgres.ts)
+ *   npx tsx bench/migrate.ts --target postgres --engine GOWS   # 50 GOWS sessions x 20,000 messages (bench/migrate-gows.ts)
  *
  * MongoDB: WAHA_STORAGE_TEST_MONGO_URL, else the test harness starts FerretDB / mongod.
  *
@@ -32,6 +33,12 @@ import { startMongo } from '../test/support/servers.js';
 
 // `--target postgres`: the PostgreSQL bench (bench/migrate-postgres.ts); the default target is MongoDB
 const targetFlag = process.argv.indexOf('--target');
+if (targetFlag > 0 && process.argv[targetFlag + 1] === 'postgres' && process.argv.includes('GOWS')) {
+  // `--engine GOWS`: GOWS sessions (gows.db tables) into PostgreSQL (bench/migrate-gows.ts)
+  const { benchGowsPostgres } = await import('./migrate-gows.js');
+  await benchGowsPostgres();
+  process.exit(0);
+}
 if (targetFlag > 0 && process.argv[targetFlag + 1] === 'postgres') {
   const { benchPostgres } = await import('./migrate-postgres.js');
   await benchPostgres();

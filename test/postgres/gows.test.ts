@@ -190,6 +190,26 @@ describe('GOWS local <-> postgres', () => {
   }, 120_000);
 });
 
+describe('purge postgres of GOWS sessions', () => {
+  it('--logout --backup drops the session database (the archive restores it); delete drops the config row too', async () => {
+    const { base, namespace, folder } = await gowsScenario('pgp');
+    expect((await cliIn(['migrate', 'local', 'postgres', ...GOWS, '--json'], base, namespace)).code).toBe(0);
+    const archive = path.join(base, 'before-logout.tar.gz');
+    const logout = await cliIn(['purge', 'postgres', ...GOWS, '-s', 'gopher', '--logout', '--backup', archive, '--yes', '--json'], base, namespace);
+    expect(logout.code, logout.stdout + logout.stderr).toBe(0);
+    expect(await databasesOf(namespace)).not.toContain(`waha_${namespace}_gopher`);
+    const configs = async () => withDatabase(`waha_${namespace}`, async (client) => (await client.query<{ id: string }>('SELECT id FROM session_config ORDER BY id')).rows.map((row) => row.id));
+    expect(await configs()).toEqual(['gonew', 'gopher']);
+    const restored = await cliIn(['restore', archive, 'postgres', '--overwrite', '--yes', '--json'], base, namespace);
+    expect(restored.code, restored.stdout + restored.stderr).toBe(0);
+    expect(await rowCounts(`waha_${namespace}_gopher`)).toEqual(sqliteCounts(path.join(folder, 'gopher', 'gows.db')));
+    const deleted = await cliIn(['purge', 'postgres', ...GOWS, '--all', '--yes', '--json'], base, namespace);
+    expect(deleted.code, deleted.stdout + deleted.stderr).toBe(0);
+    expect(await databasesOf(namespace)).toEqual([`waha_${namespace}`]);
+    expect(await configs()).toEqual([]);
+  }, 120_000);
+});
+
 describe('--skip-messages', () => {
   it('GOWS: gows_messages arrives empty and every other table complete; a full copy afterwards finds only the messages missing', async () => {
     const { base, namespace, folder } = await gowsScenario('pgs');
