@@ -14,7 +14,7 @@ export interface TableUsage {
   /** null: the store did not say (a MongoDB server that answers no statistics). */
   bytes: number | null;
   rows: number;
-  /** The row count comes from the store's statistics (reltuples, collStats), not from counting. */
+  /** A figure is an estimate: rows from the store's statistics (reltuples, collStats), or bytes shared out without dbstat. */
   estimated: boolean;
 }
 

@@ -9,6 +9,8 @@ import { displayWidth } from '../../src/cli/text.js';
 import { isMessageTable, partOfTable, PARTS, type PartName } from '../../src/usage/parts.js';
 import { emptyParts, sessionBytes, type SessionUsage } from '../../src/usage/report.js';
 import { measureSqlite } from '../../src/usage/sqlite.js';
+import { localUsage } from '../../src/usage/local.js';
+import { writeLocalFixtures } from '../support/fixtures/index.js';
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -129,5 +131,31 @@ describe('SQLite measured', () => {
   it('leaves no -wal or -shm beside the file', async () => {
     const { readdirSync } = await import('node:fs');
     expect(readdirSync(dir).sort()).toEqual(['store.sqlite3']);
+  });
+});
+
+describe('local usage without dbstat', () => {
+  it('says so: the SQLite parts are estimated, sources has count, a note explains, sizes still add up to the files', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'waha-usage-nodbstat-'));
+    try {
+      const fixtures = await writeLocalFixtures(base);
+      const options = { sessionsDir: base, engines: ['NOWEB', 'GOWS'] as const, concurrency: 2 };
+      const exact = await localUsage({ ...options, engines: [...options.engines] });
+      const counted = await localUsage({ ...options, engines: [...options.engines], dbstat: false });
+      expect(exact.notes).toEqual([]);
+      expect(counted.notes).toEqual([expect.stringContaining('no dbstat')]);
+      for (const session of counted.sessions) {
+        const expected = fixtures.sessions.find((item) => item.name === session.name)!;
+        expect(session.bytes, session.name).toBe(expected.bytes);
+        const withDb = session.parts.messages.tables !== undefined;
+        expect(session.sources, session.name).toEqual(withDb ? ['files', 'count'] : ['files']);
+        if (withDb) {
+          const twin = exact.sessions.find((item) => item.name === session.name)!;
+          expect(session.parts.messages).toMatchObject({ rows: twin.parts.messages.rows, estimated: true });
+        }
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
