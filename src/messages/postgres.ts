@@ -22,7 +22,7 @@ export interface PostgresTableOptions {
   client: Client;
 }
 
-type ColumnKind = 'numeric' | 'timestamp' | 'timestamptz';
+type ColumnKind = 'integer' | 'numeric' | 'timestamp' | 'timestamptz';
 
 export class PostgresMessageTable implements MessageTable {
   readonly store = 'postgres' as const;
@@ -50,7 +50,8 @@ export class PostgresMessageTable implements MessageTable {
         "SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND column_name = $2", [this.table, this.column]);
       const type = rows[0]?.data_type;
       if (type === undefined) throw new OperationError(`${this.location} has no column "${this.column}"`, { hint: "this is not WAHA's message table; nothing was deleted from it" });
-      if (['integer', 'bigint', 'smallint', 'numeric', 'real', 'double precision'].includes(type)) return 'numeric';
+      if (['integer', 'bigint', 'smallint'].includes(type)) return 'integer';
+      if (['numeric', 'real', 'double precision'].includes(type)) return 'numeric';
       if (type === 'timestamp without time zone') return 'timestamp';
       if (type === 'timestamp with time zone') return 'timestamptz';
       throw new OperationError(`${this.location}: "${this.column}" is ${type}, which is not a time WAHA writes`, { hint: 'nothing was deleted from it; report this layout' });
@@ -65,7 +66,11 @@ export class PostgresMessageTable implements MessageTable {
     const values: unknown[] = [];
     const next = (value: unknown) => `$${first + values.push(value) - 1}`;
     let sql: string;
-    if (kind === 'numeric') {
+    if (kind === 'integer') {
+      // whole numbers against whole numbers, so the timestamp index serves each batch
+      const { milliseconds } = numericCutoff(criteria);
+      sql = `(${column} < ${next(Math.ceil(milliseconds / 1000))}::bigint OR (${column} >= ${MILLISECONDS_FROM} AND ${column} < ${next(milliseconds)}::bigint))`;
+    } else if (kind === 'numeric') {
       const { seconds, milliseconds } = numericCutoff(criteria);
       sql = `(${column} < ${next(seconds)}::float8 OR (${column} >= ${MILLISECONDS_FROM} AND ${column} < ${next(milliseconds)}::float8))`;
     } else if (kind === 'timestamp') {
