@@ -127,6 +127,8 @@ async function runPrune({ options, config, reporter, signal, metrics }: CommandC
       for (const session of found.without) if (options.session?.includes(session.name)) reporter.warn(`${session.name}: no message history in ${word} (the NOWEB store is off, or the session never kept any)`);
       warnUnmatchedChats(reporter, planned);
       if (dryRun || planned.planned === 0) {
+        // nothing older than the cutoff: a finished run that deleted nothing
+        if (!dryRun) for (const result of planned.results) if (result.status === 'planned') Object.assign(result, { status: 'done', spaceAfter: result.spaceBefore });
         render(reporter, planned, context);
         count(metrics, planned);
         failIfAny(planned);
