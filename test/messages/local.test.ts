@@ -197,6 +197,10 @@ describe('messages prune local', () => {
       const result = await prune(s, '--yes');
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/Another messages prune is running/);
+      // --json: one document, also on failure; a dry run takes no lock and still works
+      const doc = json(await prune(s, '--yes', '--json'));
+      expect(doc.error).toMatchObject({ exitCode: 1 });
+      expect((await prune(s, '--dry-run')).code).toBe(0);
     } finally {
       await release();
     }
