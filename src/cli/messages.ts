@@ -14,7 +14,7 @@ import { confirmDestructive } from './confirm.js';
 import { addHelp } from './help.js';
 import { action, addOutputOptions, addSettingOptions, collect, engineOption, parsePositiveInt, sessionOption, storeTimeoutOption, yesOption, type CommandContext } from './options.js';
 import type { Reporter } from './reporter.js';
-import { openSessionStore, parseStoreWord, type StoreWord } from './session-stores.js';
+import { openSessionStore, parseStoreWord, requireSessionsDir, type StoreWord } from './session-stores.js';
 import { plural } from '../util/plural.js';
 
 interface PruneFlags {
@@ -109,6 +109,7 @@ async function runPrune({ options, config, reporter, signal, metrics }: CommandC
     const { checkOutputPath } = await import('../sessions/stores/archive/backup.js');
     checkOutputPath(options.backup, { flag: '--backup' });
   }
+  if (word === 'local') requireSessionsDir(config.sessions.sessionsDir, { mustExist: true });
   const { findMessageTables } = await import('../messages/targets.js');
   const { planPrune, executePrune, finishPrune } = await import('../messages/prune.js');
   if (word === 'local') reporter.pathsRelativeTo(config.sessions.sessionsDir);

@@ -139,6 +139,11 @@ describe('messages prune local', () => {
     expect(unknown.stderr).toMatch(/No session "nobody"/);
     const badAge = await runCli(['messages', 'prune', 'local', '--older-than', 'soon', '--sessions-dir', s.base, '--yes']);
     expect(badAge.code).toBe(2);
+    const noFolder = await runCli(['messages', 'prune', 'local', '--older-than', '30d', '--sessions-dir', path.join(s.base, 'missing'), '--yes']);
+    expect(noFolder.code).toBe(2);
+    expect(noFolder.stderr).toMatch(/does not exist/);
+    const noUrl = await runCli(['messages', 'prune', 'postgres', '--older-than', '30d', '--yes']);
+    expect(noUrl.code).toBe(2);
   });
 
   it('--vacuum refuses while the liveness guard sees WAHA (nothing deleted) and, with WAHA stopped, shrinks the files', async () => {
