@@ -120,6 +120,17 @@ describe('messages prune postgres', () => {
     expect(await digests(`waha_${u.namespace}_alpha`)).toEqual(before);
   });
 
+  it('--chat limits it to those chats in both tables (a @c.us chat finds its @s.whatsapp.net rows)', async () => {
+    const t = await store();
+    const wanted = [CHATS[2], CHATS[1].replace('@s.whatsapp.net', '@c.us')];
+    const result = await prune(t, '--yes', '--json', '--chat', wanted[0]!, '--chat', wanted[1]!);
+    expect(result.code, result.stderr).toBe(0);
+    const hit = (row: MessageRow) => isOld(row) && (row.jid === CHATS[2] || row.jid === CHATS[1]);
+    expect(json(result).summary.deleted).toBe(t.noweb.filter(hit).length + t.gows.filter(hit).length);
+    expect(await ids(`waha_${t.namespace}_alpha`, 'messages')).toEqual(sortC(t.noweb.filter((row) => !hit(row)).map((row) => row.id)));
+    expect(await ids(`waha_${t.namespace}_gamma`, 'gows_messages')).toEqual(sortC(t.gows.filter((row) => !hit(row)).map((row) => row.id)));
+  });
+
   it('one prune at a time per server: a held advisory lock is exit 1', async () => {
     const client = await connectPostgres();
     const digest = createHash('sha256').update(`waha-storage messages prune|${new URL(postgresUrl()).hostname}:${new URL(postgresUrl()).port}|${s.namespace}|${s.namespace}`).digest();
