@@ -3,13 +3,11 @@
  * table, row by row, in batches. Writing: the snapshot's tables are created with whatsmeow's and
  * GOWS's own DDL (the same text both dialects run; other tables from their columns), rows go in by
  * COPY with PostgreSQL's types, indexes after the rows. Reading: the tables are read through a
- * cursor into a new SQLite file with the SQLite forms of the values, which is the `gows.db` entry.
+ * cursor into a new SQLite database (in memory) with the SQLite forms of the values, whose bytes are
+ * the `gows.db` entry.
  * The version tables (`whatsmeow_version`, and any GOWS keeps) are copied like every table, so GOWS
  * starts without a migration.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from 'pg';
 import { Database } from '../../../util/sqlite.js';
 import { quoteIdent } from '../../../util/postgres.js';
@@ -128,39 +126,33 @@ const RAW_TYPES = { getTypeParser: () => (value: string) => value };
  * read a page at a time through a cursor; the file's bytes are the `gows.db` entry.
  */
 export async function readGowsTables(client: Client, database: string): Promise<Buffer> {
-  const folder = await mkdtemp(path.join(os.tmpdir(), 'waha-storage-gows-'));
-  const file = path.join(folder, 'gows.db');
+  // built in memory: the entry is the file's bytes anyway (a temporary file only adds its syncs)
+  const db = new Database(':memory:');
   try {
-    const db = new Database(file);
+    db.pragma('foreign_keys = OFF');
+    await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
     try {
-      db.pragma('journal_mode = DELETE');
-      db.pragma('foreign_keys = OFF');
-      await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
-      try {
-        await client.query("SET LOCAL TimeZone = 'UTC'");
-        await client.query("SET LOCAL bytea_output = 'hex'");
-        const tables = await pgTables(client);
-        const problems = unmappable(tables);
-        if (problems.length) throw new EntryError('gows-unknown-table', `${database} has columns without a SQLite form: ${problems.join('; ')} (a newer whatsmeow or GOWS?)`);
-        const indexes: string[] = [];
-        for (const table of tables) {
-          const ddl = tableDdl(table, 'sqlite');
-          db.exec(ddl[0]!);
-          indexes.push(...ddl.slice(1));
-          await copyTable(client, db, table);
-        }
-        for (const statement of indexes) db.exec(statement);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
+      await client.query("SET LOCAL TimeZone = 'UTC'");
+      await client.query("SET LOCAL bytea_output = 'hex'");
+      const tables = await pgTables(client);
+      const problems = unmappable(tables);
+      if (problems.length) throw new EntryError('gows-unknown-table', `${database} has columns without a SQLite form: ${problems.join('; ')} (a newer whatsmeow or GOWS?)`);
+      const indexes: string[] = [];
+      for (const table of tables) {
+        const ddl = tableDdl(table, 'sqlite');
+        db.exec(ddl[0]!);
+        indexes.push(...ddl.slice(1));
+        await copyTable(client, db, table);
       }
-    } finally {
-      db.close();
+      for (const statement of indexes) db.exec(statement);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
     }
-    return await readFile(file);
+    return db.serialize();
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    db.close();
   }
 }
 
