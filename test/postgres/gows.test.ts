@@ -105,7 +105,7 @@ describe('GOWS local <-> postgres', () => {
     expect(await stagingLeft(namespace, ['gopher', 'gonew'], 'GOWS')).toEqual([]);
   }, 120_000);
 
-  it('a changed row in PostgreSQL is exists; --overwrite replaces it; the verify names the table a copy differs in', async () => {
+  it('a changed row in PostgreSQL is exists; --overwrite replaces it', async () => {
     const { base, namespace } = await gowsScenario('pgx');
     expect((await cliIn(['migrate', 'local', 'postgres', ...GOWS, '-s', 'gopher', '--json'], base, namespace)).code).toBe(0);
     const database = `waha_${namespace}_gopher`;
