@@ -11,6 +11,9 @@ import { uniqueNamespace } from '../support/mongo.js';
 import { cliIn, dropNamespace, postgresUrl, withDatabase, urlWith } from '../postgres/helpers.js';
 import { MEDIA_DDL } from '../media/postgres-seed.js';
 import { AUTH_DDL, FILES_DDL, MAIN_DDL, STORE_DDL } from '../../src/sessions/stores/postgres/layout.js';
+import { postgresUsage } from '../../src/usage/postgres.js';
+import { PostgresServer } from '../../src/util/postgres.js';
+import type { SessionReport } from '../../src/sessions/report.js';
 
 const ns = uniqueNamespace('usg');
 const db = (name: string) => `waha_${ns}_${name}`;
@@ -172,5 +175,17 @@ describe('usage postgres', () => {
     const refused = await runCli(['usage', 'postgres', '--postgres-url', urlWith({ port: 1 }), '--json']);
     expect(refused.code).toBe(1);
     expect(refused.stdout + refused.stderr).not.toContain(new URL(postgresUrl()).password || '\u0000');
+  });
+});
+
+describe('rows of a never-analysed table', () => {
+  it('counted up to the limit; above it, the statistics\' live rows (estimated), without reading the heap', async () => {
+    const session = { name: 'go', engine: 'GOWS', details: { location: db('go') }, problems: [] } as unknown as SessionReport;
+    const measure = (countLimitBytes: number) => postgresUsage({ server: new PostgresServer({ url: postgresUrl() }), sessions: [session], concurrency: 1, countLimitBytes });
+    const [counted] = await measure(64 * 1024 * 1024);
+    expect(counted!.parts.messages.tables!.gows_messages).toMatchObject({ rows: 1500, estimated: false });
+    const [live] = await measure(0);
+    expect(live!.parts.messages.tables!.gows_messages).toMatchObject({ rows: 1500, estimated: true }); // n_live_tup
+    expect(live!.bytes).toBe(counted!.bytes);
   });
 });
