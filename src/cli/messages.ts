@@ -42,6 +42,7 @@ export function registerMessages(program: Command): void {
     .description("WAHA's message history (NOWEB's store, GOWS's gows_messages): prune what is older than an age");
   addHelp(messages, 'Only the message-history tables are ever changed; auth, contacts, chats, groups and labels are never touched.', [
     ['what deleting messages older than 90 days would delete', 'waha-storage messages prune local --older-than 90d --dry-run'],
+    ['nightly from cron: PostgreSQL, one year kept, a backup of the sessions first', 'waha-storage messages prune postgres --older-than 365d --backup /backups/before-prune.tar.gz --yes --quiet'],
   ]);
 
   const prune = messages

@@ -55,9 +55,9 @@ async function silentServer(): Promise<{ url: string; close(): Promise<void> }> 
 }
 
 describe('the same short flags everywhere', () => {
-  const SESSION = ['inspect', 'migrate', 'backup', 'restore', 'purge', 'diff', 'media list', 'media clean', 'media verify'];
-  const ENGINE = ['inspect', 'migrate', 'backup', 'restore', 'purge', 'diff'];
-  const YES = ['migrate', 'backup', 'restore', 'purge', 'backup prune', 'media clean', 'media verify'];
+  const SESSION = ['inspect', 'migrate', 'backup', 'restore', 'purge', 'diff', 'usage', 'messages prune', 'media list', 'media clean', 'media verify'];
+  const ENGINE = ['inspect', 'migrate', 'backup', 'restore', 'purge', 'diff', 'usage', 'messages prune'];
+  const YES = ['migrate', 'backup', 'restore', 'purge', 'backup prune', 'messages prune', 'media clean', 'media verify'];
 
   it('-s/--session, -e/--engine and -y/--yes are listed by every command that takes them', async () => {
     const commands = [...new Set([...SESSION, ...ENGINE, ...YES])];

@@ -69,6 +69,8 @@ describe('usage errors from commander print an error document with --json', () =
     ['restore', 'x.tar.gz', 'local'],
     ['purge', 'local', '--session', 'alpha'],
     ['diff', 'local', 'mongo'],
+    ['usage', 'local'],
+    ['messages', 'prune', 'local', '--older-than', '30d'],
   ];
   it.each(commands.map((args) => [args.join(' '), args]))('%s --frobnicate --json', async (_name, args) => {
     const result = await runCli([...(args as string[]), '--frobnicate', '--json']);
@@ -116,6 +118,8 @@ describe('an unreachable MongoDB (a closed port) is an error document, password 
     ['restore <archive> mongo', () => ['restore', archive, 'mongo', ...local(), ...unreachable()]],
     ['purge mongo', () => ['purge', 'mongo', '--session', 'alpha', '--yes', ...local(), ...unreachable()]],
     ['diff local mongo', () => ['diff', 'local', 'mongo', ...local(), ...unreachable()]],
+    ['usage mongo', () => ['usage', 'mongo', ...local(), ...unreachable()]],
+    ['messages prune mongo', () => ['messages', 'prune', 'mongo', '--older-than', '30d', '--yes', ...local(), ...unreachable()]],
   ];
   it.each(cases)('%s --json', async (_name, args) => {
     for (const verbose of [false, true]) {

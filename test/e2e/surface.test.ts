@@ -247,7 +247,7 @@ describe('media clean --dry-run and backup verify problems', () => {
 });
 
 describe('help', () => {
-  const commands = ['', 'inspect', 'health', 'media', 'media list', 'media clean', 'media verify', 'migrate', 'backup', 'backup verify', 'backup prune', 'restore', 'purge', 'diff'];
+  const commands = ['', 'inspect', 'health', 'media', 'media list', 'media clean', 'media verify', 'migrate', 'backup', 'backup verify', 'backup prune', 'restore', 'purge', 'diff', 'usage', 'messages', 'messages prune'];
 
   it('every command has examples and wraps at 80 columns when piped', async () => {
     for (const name of commands) {
