@@ -24,6 +24,12 @@ export interface FaultOptions {
   unavailable?: number;
   /** Share of requests whose connection is dropped (e.g. 0.1): half before, half after the server answered. */
   drop?: number;
+  /**
+   * Faults one logical request (one SDK invocation id, every attempt of it) gets at most (default 4,
+   * half the tool's 8 attempts): transient faults, as a real outage's are; without a bound, which
+   * request meets a long run of the sequence depends on the order concurrent requests arrive in.
+   */
+  perRequest?: number;
 }
 
 export interface ProxyOptions {
@@ -83,12 +89,21 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
   const requests: RecordedRequest[] = [];
   const injected = { unavailable: 0, dropped: 0 };
   const random = options.faults ? seeded(options.faults.seed) : undefined;
+  const faultsOf = new Map<string, number>();
   /** One decision per request, drawn in arrival order. */
-  const decide = (): RecordedRequest['fate'] => {
+  const decide = (invocation: string): RecordedRequest['fate'] => {
     if (!random || !options.faults) return 'forwarded';
     const roll = random();
-    const unavailable = options.faults.unavailable ?? 0;
-    const drop = options.faults.drop ?? 0;
+    const seen = faultsOf.get(invocation) ?? 0;
+    if (invocation && seen >= (options.faults.perRequest ?? 4)) return 'forwarded';
+    const fate = pick(roll);
+    if (fate !== 'forwarded' && invocation) faultsOf.set(invocation, seen + 1);
+    return fate;
+  };
+  const pick = (roll: number): RecordedRequest['fate'] => {
+    const faults = options.faults!;
+    const unavailable = faults.unavailable ?? 0;
+    const drop = faults.drop ?? 0;
     if (roll < unavailable) return 'unavailable';
     if (roll < unavailable + drop / 2) return 'dropped-before';
     if (roll < unavailable + drop) return 'dropped-after';
@@ -105,7 +120,7 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
         body: options.keepBodies === false ? '' : body.toString('utf8'),
       };
       requests.push(record);
-      record.fate = decide();
+      record.fate = decide(String(incoming.headers['amz-sdk-invocation-id'] ?? ''));
       if (record.fate === 'unavailable') {
         injected.unavailable++;
         outgoing.writeHead(503, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(SLOW_DOWN)) });
