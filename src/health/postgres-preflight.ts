@@ -14,6 +14,7 @@ import { redact } from '../config/redact.js';
 import { ENGINES, namespacesFor, type Engine } from '../sessions/engines.js';
 import { mainDatabase } from '../sessions/names.js';
 import { databasesOf, OLD_PREFIX, STAGING_PREFIX, truncateIdentifier, WAHA_CONNECTION } from '../sessions/stores/postgres/layout.js';
+import { otherNamespaces, tableExists } from '../sessions/stores/postgres/foreign-mains.js';
 import { formatBytes } from '../config/units.js';
 import { plural } from '../util/plural.js';
 import { PostgresServer, quoteIdent, serverVersion } from '../util/postgres.js';
@@ -324,13 +325,10 @@ export async function checkPostgresOrphans(options: PreflightOptions): Promise<C
       }
     }
     // another namespace's main database (it has session_config) and that namespace's databases are not ours
-    const foreignMains: string[] = [];
-    for (const database of candidates.keys()) {
-      if (await hasSessionConfig(server, database)) foreignMains.push(database);
-    }
+    const foreign = await otherNamespaces(server, candidates.keys());
     const orphans: Orphan[] = [];
     for (const [database, main] of candidates) {
-      if (foreignMains.some((foreign) => database === foreign || database.startsWith(`${foreign}_`))) continue;
+      if (foreign.has(database)) continue;
       orphans.push({ database, main, bytes: databases.get(database) ?? 0 });
     }
     orphans.sort((a, b) => a.database.localeCompare(b.database));
@@ -387,18 +385,6 @@ async function sessionConfigs(server: PostgresServer, groups: readonly Group[], 
   return configs;
 }
 
-async function hasSessionConfig(server: PostgresServer, database: string): Promise<boolean> {
-  try {
-    return await server.with(database, (client) => tableExists(client, 'session_config'));
-  } catch {
-    return false; // cannot connect: it cannot be told as another namespace's main; it stays an orphan
-  }
-}
-
-async function tableExists(client: Client, table: string): Promise<boolean> {
-  const { rows } = await client.query("SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = $1", [table]);
-  return rows.length > 0;
-}
 
 /**
  * Opens the maintenance database and runs `work` within `factor` timeouts: a connection that fails is

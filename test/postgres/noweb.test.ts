@@ -161,7 +161,11 @@ describe('inspect postgres', () => {
       });
       await withDatabase('postgres', async (client) => {
         await client.query(`CREATE DATABASE "waha_${ns}_stray"`);
+        // namespace <ns>_other beside it: its main database and a session database are not orphans of <ns>
+        await client.query(`CREATE DATABASE "waha_${ns}_other"`);
+        await client.query(`CREATE DATABASE "waha_${ns}_other_s1"`);
       });
+      await withDatabase(`waha_${ns}_other`, (client) => client.query('CREATE TABLE session_config (id TEXT PRIMARY KEY, data TEXT)'));
       const waha = new pg.Client({ connectionString: urlWith({ database: `waha_${ns}_alpha` }), application_name: 'WAHA(NOWEB) 2026.9.1 - Session/Auth' });
       await waha.connect();
       try {
@@ -176,6 +180,8 @@ describe('inspect postgres', () => {
         expect(sessions.get('fresh')).toMatchObject({ loggedIn: false });
         expect(sessions.get('gone')).toMatchObject({ loggedIn: false, problems: [expect.objectContaining({ code: 'no-auth' })] });
         expect(sessions.get('stray').problems.map((item: any) => item.code)).toContain('orphan-database');
+        expect(sessions.has('other')).toBe(false);
+        expect(sessions.has('other_s1')).toBe(false);
         expect(sessions.get('Twin').problems.map((item: any) => item.code)).toContain('slug-collision');
         expect((document.problems as any[]).map((item) => item.code)).toContain('slug-collision');
       } finally {

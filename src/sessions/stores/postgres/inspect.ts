@@ -17,6 +17,7 @@ import { problem, type Problem } from '../../problems.js';
 import type { InspectResult, SessionMe, SessionReport } from '../../report.js';
 import { authFileName, databasesOf, INCOMPLETE_MARKER, OLD_PREFIX, STAGING_PREFIX, STORE_TABLE_NAMES, truncateIdentifier, WAHA_CONNECTION } from './layout.js';
 import { engineOf, tablesOf, unwrap } from './read.js';
+import { otherNamespaces } from './foreign-mains.js';
 
 export interface PostgresInspectOptions {
   server: PostgresServer;
@@ -68,10 +69,11 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
       const owner = configOwner(groups, group, (other) => databases.has(databasesOf(other.engines.length === 1 ? other.engines[0]! : null, name, { namespace: other.main, sessionNamespace: other.session }).session));
       if (owner !== 'elsewhere') refs.push({ name, database: dbOf(name), orphan: false, engineUnknown: owner === 'engine-unknown' });
     }
-    for (const database of databases) {
-      if (!database.startsWith(prefix) || mains.has(database) || known.has(database)) continue;
-      if (database.startsWith(STAGING_PREFIX) || database.startsWith(OLD_PREFIX)) continue;
-      refs.push({ name: database.slice(prefix.length), database, orphan: true });
+    const candidates = [...databases].filter((database) => database.startsWith(prefix) && !mains.has(database) && !known.has(database)
+      && !database.startsWith(STAGING_PREFIX) && !database.startsWith(OLD_PREFIX));
+    const foreign = await otherNamespaces(server, candidates);
+    for (const database of candidates) {
+      if (!foreign.has(database)) refs.push({ name: database.slice(prefix.length), database, orphan: true });
     }
     const selected = refs.filter((ref) => !wanted || wanted.has(ref.name)).sort((a, b) => a.name.localeCompare(b.name));
     const reports = await Promise.all(selected.map((ref) => limit(async () => {
