@@ -304,7 +304,7 @@ function render(reporter: Reporter, planned: PlannedPrune, context: RenderContex
     return;
   }
   const stopped = context.interrupted ? 'Interrupted: ' : '';
-  reporter.line(`${stopped}Deleted ${summary.deleted.toLocaleString('en-US')} of ${plural(summary.planned, 'message')} older than ${context.olderThan} (before ${before}) in ${context.store}; ${formatBytes(summary.freedBytes)} freed${summary.failed ? `; ${summary.failed} failed` : ''}.`);
+  reporter.line(`${stopped}Deleted ${summary.deleted.toLocaleString('en-US')} of ${summary.planned.toLocaleString('en-US')} ${summary.planned === 1 ? 'message' : 'messages'} older than ${context.olderThan} (before ${before}) in ${context.store}; ${formatBytes(summary.freedBytes)} freed${summary.failed ? `; ${summary.failed} failed` : ''}.`);
   if (context.interrupted) reporter.line('The rest was not deleted; run the same command again to continue.');
   const vacuumed = planned.results.some((result) => result.vacuumed);
   if (context.store === 'mongo') return;
