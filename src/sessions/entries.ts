@@ -134,16 +134,25 @@ export async function mongoStoreRows(db: Db, collections: ReadonlySet<string>): 
 
 /** Entries of a RemoteAuth zip in GridFS, from its central directory only (ranged reads, not the whole zip). */
 export async function gridFsZipEntries(db: Db, file: { _id: unknown; length: number }, bucketName = 'auth'): Promise<number> {
-  const [{ GridFSBucket }, yauzl] = await Promise.all([import('mongodb'), import('yauzl')]);
+  const { GridFSBucket } = await import('mongodb');
   const bucket = new GridFSBucket(db, { bucketName });
-  class GridFsReader extends yauzl.RandomAccessReader {
+  return zipEntriesAt(file.length, (start, end) => bucket.openDownloadStream(file._id as never, { start, end }));
+}
+
+/**
+ * The entries of a zip a store holds, from its central directory only: `range` streams bytes
+ * [start, end) of it (a GridFS download, a bytea substring), so the zip is never read whole.
+ */
+export async function zipEntriesAt(length: number, range: (start: number, end: number) => NodeJS.ReadableStream): Promise<number> {
+  const yauzl = await import('yauzl');
+  class RangeReader extends yauzl.RandomAccessReader {
     override _readStreamForRange(start: number, end: number) {
-      return bucket.openDownloadStream(file._id as never, { start, end });
+      return range(start, end) as never;
     }
   }
-  const reader = new GridFsReader();
+  const reader = new RangeReader();
   const zip = await new Promise<import('yauzl').ZipFile>((resolve, reject) => {
-    yauzl.fromRandomAccessReader(reader, file.length, { lazyEntries: true, autoClose: false }, (error, opened) => (error ? reject(error) : resolve(opened)));
+    yauzl.fromRandomAccessReader(reader, length, { lazyEntries: true, autoClose: false }, (error, opened) => (error ? reject(error) : resolve(opened)));
   });
   const names: string[] = [];
   try {

@@ -1,7 +1,7 @@
 /**
  * "Entries" mean one thing (src/sessions/entries.ts, README): for one fixture session per engine,
  * inspect, backup, backup verify, diff, purge --dry-run, migrate, restore (and the MongoDB side of
- * each where the engine goes there) all report the number of entries the transfer engine reads.
+ * PostgreSQL side of each where the engine goes there) all report the number of entries the transfer engine reads.
  */
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { json } from '../support/cli.js';
 import { connectMongo, dropNamespace } from '../support/mongo.js';
 import { cli, localScenario, localStore, mongoStore, sessionDigest, tempDir } from '../backup/helpers.js';
 import type { Engine } from '../../src/sessions/engines.js';
+import { dropNamespace as dropPostgres, postgresUrl } from '../postgres/helpers.js';
 
 let client: MongoClient;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -31,7 +32,7 @@ describe('one session shows the same number of entries in every command', () => 
     it(`${engine} ${name}`, async () => {
       const s = await localScenario(folder, 'ent');
       const out = await tempDir();
-      cleanups.push(s.cleanup, () => rm(out, { recursive: true, force: true }), () => dropNamespace(client, s.namespace));
+      cleanups.push(s.cleanup, () => rm(out, { recursive: true, force: true }), () => dropNamespace(client, s.namespace), () => dropPostgres(s.namespace));
       const archive = path.join(out, 'a.tar');
       const run = async (args: string[], expectedCode = 0) => {
         const result = await cli([...args, '--json'], s.base, s.namespace);
@@ -59,6 +60,11 @@ describe('one session shows the same number of entries in every command', () => 
         counts['purge --dry-run mongo'] = session(await run(['purge', 'mongo', '-s', name, '--dry-run'])).entries;
         expect((await sessionDigest(mongoStore(client, s.namespace), engine, name)).entries).toBe(reference);
       }
+      const pg = ['--postgres-url', postgresUrl()];
+      counts['migrate local postgres'] = session(await run(['migrate', 'local', 'postgres', '-s', name, '--force', ...pg])).entries;
+      counts['inspect postgres'] = session(await run(['inspect', 'postgres', '-s', name, ...pg])).entries;
+      counts['diff local postgres'] = session(await run(['diff', 'local', 'postgres', '-s', name, ...pg])).b.entries;
+      counts['purge --dry-run postgres'] = session(await run(['purge', 'postgres', '-s', name, '--dry-run', ...pg])).entries;
       expect(reference).toBeGreaterThan(3);
       for (const [command, count] of Object.entries(counts)) expect({ command, count }).toEqual({ command, count: reference });
     });

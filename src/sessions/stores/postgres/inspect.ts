@@ -18,6 +18,8 @@ import type { InspectResult, SessionMe, SessionReport } from '../../report.js';
 import { authFileName, databasesOf, INCOMPLETE_MARKER, OLD_PREFIX, STAGING_PREFIX, STORE_TABLE_NAMES, truncateIdentifier, WAHA_CONNECTION } from './layout.js';
 import { engineOf, tablesOf, unwrap } from './read.js';
 import { otherNamespaces } from './foreign-mains.js';
+import { sessionEntries, zipEntriesAt } from '../../entries.js';
+import { Readable } from 'node:stream';
 
 export interface PostgresInspectOptions {
   server: PostgresServer;
@@ -98,6 +100,7 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
       if (!databases.has(ref.database)) {
         report.loggedIn = false;
         report.problems.push(problem('no-auth', `no database ${ref.database} (WAHA drops it on logout)`));
+        report.entries = sessionEntries({ me: report.me !== null, worker: main.workers.has(ref.name), auth: 0 });
         return report;
       }
       const connections = connected.get(ref.database);
@@ -110,6 +113,8 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
       } catch (error) {
         report.problems.push(problem('unreadable', `${ref.database}: ${(error as Error).message}`));
       }
+      // what a transfer reads: the config, me, worker and the auth (src/sessions/entries.ts)
+      report.entries = sessionEntries({ me: report.me !== null, worker: main.workers.has(ref.name), auth: report.entries });
       return report;
     })));
     problems.push(...markSlugCollisions(reports));
@@ -178,7 +183,7 @@ async function analyseSessionDb(client: Client, report: SessionReport, engineHin
   if (tables.has('auth')) {
     report.engine = 'NOWEB';
     report.details.nowebStore = STORE_TABLE_NAMES.some((table) => tables.has(table));
-    await analyseNowebAuth(client, report);
+    await analyseNowebAuth(client, report, tables);
   } else if (tables.has('whatsmeow_device')) {
     report.engine = 'GOWS';
     const devices = await client.query<{ jid: string; push_name: string | null }>('SELECT jid, push_name FROM whatsmeow_device');
@@ -193,7 +198,7 @@ async function analyseSessionDb(client: Client, report: SessionReport, engineHin
       "SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1");
     report.details.tables = Object.fromEntries(sizes.rows.map((row) => [row.name, Number(row.bytes)]));
     report.loggedIn = devices.rows.length > 0;
-    report.entries = devices.rows.length;
+    report.entries = 1; // the session's tables travel as one gows.db
     if (devices.rows.length > 1) report.problems.push(problem('gows-multiple-devices', `${devices.rows.length} rows in whatsmeow_device`));
   } else if (tables.has('files')) {
     report.engine = engine;
@@ -204,14 +209,18 @@ async function analyseSessionDb(client: Client, report: SessionReport, engineHin
   }
 }
 
-async function analyseNowebAuth(client: Client, report: SessionReport): Promise<void> {
+async function analyseNowebAuth(client: Client, report: SessionReport, tables: ReadonlySet<string>): Promise<void> {
   const keysByCategory: Record<string, number> = {};
   let count = 0;
   for (const row of (await client.query<{ id: string }>('SELECT id FROM auth')).rows) {
     noweb.countCategory(keysByCategory, row.id);
     count++;
   }
-  report.entries = count;
+  let storeRows = 0;
+  for (const table of STORE_TABLE_NAMES) {
+    if (tables.has(table)) storeRows += Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM "${table}"`)).rows[0]!.n);
+  }
+  report.entries = count + storeRows;
   report.details.keysByCategory = keysByCategory;
   const { rows } = await client.query<{ data: string | null }>("SELECT data FROM auth WHERE id = 'creds'");
   if (!rows[0]) {
@@ -247,7 +256,16 @@ async function analyseFiles(client: Client, report: SessionReport): Promise<void
     report.problems.push(problem('no-auth', `no ${fullpath} in table files`));
     return;
   }
-  report.entries = 1;
-  report.details.authBytes = Number(rows[0].bytes);
+  const length = Number(rows[0].bytes);
+  // the zip's central directory, read in ranges of the bytea: the files a transfer reads from it
+  report.entries = await zipEntriesAt(length, (start, end) => Readable.from((async function* () {
+    const part = await client.query<{ chunk: Buffer }>('SELECT substring(content FROM $1 FOR $2) AS chunk FROM files WHERE fullpath = $3',
+      [start + 1, end - start, fullpath]);
+    yield part.rows[0]!.chunk;
+  })())).catch(() => {
+    report.problems.push(problem('webjs-zip-corrupt', `${fullpath} in table files is not a readable zip`));
+    return 0;
+  });
+  report.details.authBytes = length;
   report.lastChange = rows[0].created;
 }
