@@ -93,6 +93,14 @@ describe('engines sharing one session namespace locally (WAHA_SESSION_NAMESPACE)
     expect(await inspect('--engine', 'NOWEB')).toEqual({ cfg: 'NOWEB', nwb: 'NOWEB' });
   });
 
+  it('a session namespace with no folder is said, with the folder it may have meant (a typo is not an empty store)', async () => {
+    const result = await runCli(['inspect', 'local', '--sessions-dir', root, '--session-namespace', 'togehter', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(json(result).sessions).toEqual([]);
+    expect(json(result).problems).toEqual([expect.objectContaining({ code: 'namespace-missing', message: expect.stringMatching(/no folder "togehter" .*did you mean "together"\?/) })]);
+    expect((await runCli(['inspect', 'local', '--sessions-dir', root, '--session-namespace', ns, '--json'])).stdout).not.toContain('namespace-missing');
+  });
+
   it('migrate --engine WEBJS never carries the NOWEB folder as a WEBJS session', async () => {
     const result = await runCli(['migrate', 'local', 'mongo', '--sessions-dir', root, '--session-namespace', ns, '--namespace', `${namespace}x`,
       '--mongo-url', mongoUrl(), '--engine', 'WEBJS', '--dry-run', '--force', '--json']);

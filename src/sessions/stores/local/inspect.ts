@@ -13,6 +13,7 @@ import * as gows from '../../engines/gows.js';
 import * as noweb from '../../engines/noweb.js';
 import * as webjs from '../../engines/webjs.js';
 import { sessionNameProblem } from '../../names.js';
+import { closeNames } from '../../selection.js';
 import { markSlugCollisions } from '../../collisions.js';
 import { problem, type Problem } from '../../problems.js';
 import type { InspectResult, SessionReport } from '../../report.js';
@@ -61,8 +62,20 @@ export async function inspectLocal(options: LocalInspectOptions): Promise<Inspec
     if (contents.error) problems.push(problem('main-db-unreadable', `${contents.file}: ${contents.error}`));
   }
   const sessions = (await analyseSessions(refs, mainDbs, options.concurrency)).filter((report) => ofSelectedEngine(report.engine, options.engines));
+  const missing = missingNamespace(options);
+  if (missing) problems.push(missing);
   problems.push(...markSlugCollisions(sessions));
   return { sessions, problems };
+}
+
+/** A session namespace set (flag or variable) with no folder of that name: a typo looks like an empty store. */
+function missingNamespace(options: LocalInspectOptions): Problem | undefined {
+  const namespace = options.sessionNamespace;
+  if (namespace === undefined || existsSync(path.join(options.sessionsDir, namespace))) return undefined;
+  const folders = listFolder(options.sessionsDir).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
+  const close = closeNames(namespace, folders);
+  const there = close.length ? `; did you mean ${close.map((name) => `"${name}"`).join(' or ')}?` : folders.length ? `; the folders there: ${folders.slice(0, 8).join(', ')}${folders.length > 8 ? ', ...' : ''}` : '';
+  return problem('namespace-missing', `no folder "${namespace}" in ${options.sessionsDir} for the session namespace${there}`);
 }
 
 /** In a shared session namespace a folder can hold another engine's session than the ones selected: it is left out. */
