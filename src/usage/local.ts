@@ -12,7 +12,7 @@ import * as gows from '../sessions/engines/gows.js';
 import * as noweb from '../sessions/engines/noweb.js';
 import * as webjs from '../sessions/engines/webjs.js';
 import { problem, type Problem } from '../sessions/problems.js';
-import { detectEngine, listLocalSessions, type LocalSessionRef } from '../sessions/stores/local/inspect.js';
+import { detectEngine, listLocalSessions, ofSelectedEngine, type LocalSessionRef } from '../sessions/stores/local/inspect.js';
 import { listFolder, walkSync } from '../util/walk.js';
 import { partOfTable, type PartName } from './parts.js';
 import { addBytes, addTable, emptyParts, sessionBytes, type SessionParts, type SessionUsage, type UsageSource } from './report.js';
@@ -50,14 +50,15 @@ export async function localUsage(options: LocalUsageOptions): Promise<{ sessions
   const notes = sessions.some((session) => session.sources.includes('count'))
     ? ['SQLite here has no dbstat table: rows were counted and each table\'s bytes shared out by its payload (estimated)']
     : [];
-  return { sessions, notes };
+  // a session namespace shared by every engine: a folder of another engine than the ones selected is left out
+  return { sessions: sessions.filter((session) => ofSelectedEngine(session.engine, options.engines)), notes };
 }
 
 /** The engine a folder holds: a WEBJS profile, the folder's engine, or what its files say. */
 function engineOf(ref: LocalSessionRef): Engine | null {
   if (ref.webjsProfile) return 'WEBJS';
   if (ref.engineHint) return ref.engineHint;
-  return existsSync(ref.directory) ? detectEngine(listFolder(ref.directory)) : null;
+  return (existsSync(ref.directory) ? detectEngine(listFolder(ref.directory)) : null) ?? ref.assumed ?? null;
 }
 
 interface Measure {

@@ -93,6 +93,12 @@ describe('engines sharing one session namespace locally (WAHA_SESSION_NAMESPACE)
     expect(await inspect('--engine', 'NOWEB')).toEqual({ cfg: 'NOWEB', nwb: 'NOWEB' });
   });
 
+  it('usage --engine measures only that engine\'s folders', async () => {
+    const result = await runCli(['usage', 'local', '--sessions-dir', root, '--session-namespace', ns, '--namespace', ns, '--engine', 'WEBJS', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(Object.fromEntries(json(result).sessions.map((session: any) => [session.name, session.engine]))).toEqual({ cfg: 'WEBJS', wjs: 'WEBJS' });
+  });
+
   it('a session namespace with no folder is said, with the folder it may have meant (a typo is not an empty store)', async () => {
     const result = await runCli(['inspect', 'local', '--sessions-dir', root, '--session-namespace', 'togehter', '--json']);
     expect(result.code, result.stderr).toBe(0);
