@@ -39,7 +39,7 @@ Exit codes: 0 listed (problems found are not a failure), 3 a store could not be 
     ['one session in detail', 'waha-storage inspect local --session default'],
     ['the NOWEB sessions in MongoDB, as JSON', 'waha-storage inspect mongo --engine NOWEB --json'],
   ]);
-  command.action(action<InspectFlags>(async ({ options, config, reporter, metrics }, store?: string) => {
+  command.action(action<InspectFlags>(async ({ options, config, reporter, metrics, signal }, store?: string) => {
     if (store === undefined) metrics.setStore('all');
     reporter.pathsRelativeTo(config.sessions.sessionsDir);
     const { inspect } = await import('../sessions/inspect.js');
@@ -52,6 +52,7 @@ Exit codes: 0 listed (problems found are not a failure), 3 a store could not be 
       concurrency: options.concurrency ?? 8,
       mongoTimeoutMs: options.timeout ?? 5000,
       onNote: (text: string) => reporter.info(text),
+      signal,
     };
     // WAHA creates ./.sessions on its first session: the default folder missing is "no sessions", any other is a typo
     const { sessionsDir, mongoUrl } = config.sessions;

@@ -20,6 +20,7 @@ export interface InspectOptions {
   mongoTimeoutMs: number;
   /** Told when a store is skipped or slow, for the CLI's stderr. */
   onNote?: (text: string) => void;
+  signal?: AbortSignal;
 }
 
 /** Without a store word: every configured store; a missing local folder is left out (with a note) when another store is configured. */
@@ -46,6 +47,7 @@ export async function inspect(options: InspectOptions): Promise<InspectResult> {
   const result: InspectResult = { sessions: [], problems: [], failedStores: [] };
   const stores = selectStores(options);
   for (const store of stores) {
+    options.signal?.throwIfAborted();
     let part: InspectResult;
     try {
       part = await storeOf(store).inspect({ ...options, timeoutMs: options.mongoTimeoutMs });

@@ -41,7 +41,7 @@ export function findScanEnabled(): boolean {
  * one at a time (a folder missing from the map: read it with Node). Never rejects for what find reports.
  */
 export async function scanFolders(folders: readonly string[], parallel: number,
-  onFolders: (scanned: Map<string, ScannedFolder | undefined>) => Promise<void> | void): Promise<void> {
+  onFolders: (scanned: Map<string, ScannedFolder | undefined>) => Promise<void> | void, signal?: AbortSignal): Promise<void> {
   let next = 0;
   let scannedFolders = 0;
   let scannedEntries = 0;
@@ -55,8 +55,8 @@ export async function scanFolders(folders: readonly string[], parallel: number,
   let delivering = Promise.resolve();
   const runner = async () => {
     let delivered = Promise.resolve();
-    while (next < folders.length) {
-      const scanned = await scanBatch(nextBatch());
+    while (next < folders.length && !signal?.aborted) {
+      const scanned = await scanBatch(nextBatch(), signal);
       for (const folder of scanned.values()) {
         scannedFolders++;
         scannedEntries += folder!.totals.files + folder!.entries.length;
@@ -72,7 +72,7 @@ export async function scanFolders(folders: readonly string[], parallel: number,
   await delivering;
 }
 
-function scanBatch(folders: readonly string[]): Promise<Map<string, ScannedFolder | undefined>> {
+function scanBatch(folders: readonly string[], signal?: AbortSignal): Promise<Map<string, ScannedFolder | undefined>> {
   return new Promise((resolve) => {
     // `--` would end the options, not the paths: starting points that look like expressions are refused instead
     if (folders.some((folder) => !folder.startsWith('/'))) {
@@ -81,7 +81,7 @@ function scanBatch(folders: readonly string[]): Promise<Map<string, ScannedFolde
     }
     const parser = new FindParser(folders);
     let failed = false;
-    const child = spawn('find', ['-P', ...folders, '-printf', FORMAT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('find', ['-P', ...folders, '-printf', FORMAT], { stdio: ['ignore', 'pipe', 'pipe'], signal });
     child.stdout.on('data', (chunk: Buffer) => parser.push(chunk));
     child.stderr.on('data', () => {
       failed = true;

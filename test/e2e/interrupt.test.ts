@@ -240,6 +240,26 @@ describe.runIf(hasTmux)('media clean s3, interrupted', () => {
 // ---------------------------------------------------------------------------------------------
 // migrate, backup, restore, purge
 
+describe.runIf(hasTmux)('inspect local, interrupted', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = mkdtempSync(path.join(work, 'inspect-'));
+    await writeLocalNowebSessions(base, { count: 80, keysPerSession: 20 });
+  });
+
+  for (const [label, env] of [['GNU find', {}], ['the Node walk', { WAHA_STORAGE_FIND: '0' }]] as const) {
+    it(`Ctrl-C on a terminal stops a long listing at once (${label}): exit 130, no find left running`, async () => {
+      const started = Date.now();
+      const run = await ctrlC(['inspect', 'local', '--sessions-dir', base], env, (screen) => /reading sessions/.test(screen));
+      expect(run.code, run.screen).toBe(130);
+      expect(run.screen).toMatch(/interrupted/);
+      expect(Date.now() - started, 'it ran to the end (80 sessions x 150 ms)').toBeLessThan(10_000);
+      const finds = spawnSync('pgrep', ['-f', `find -P ${base}`], { encoding: 'utf8' }).stdout.trim();
+      expect(finds).toBe('');
+    }, 60_000);
+  }
+});
+
 describe.runIf(hasTmux)('session commands, interrupted', () => {
   const SESSIONS = 60;
   const namespace = uniqueNamespace('int');

@@ -31,6 +31,8 @@ export interface StoreInspectOptions {
   names?: readonly string[];
   concurrency: number;
   timeoutMs: number;
+  /** Ctrl-C: a read-only listing stops at the next session (the command exits 130). */
+  signal?: AbortSignal;
 }
 
 /** Who a server is, so two URLs of one server (a host name and its IP) count as one. */

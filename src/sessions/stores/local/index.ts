@@ -27,6 +27,7 @@ export const local: StoreModule = {
       engines: options.engines,
       sessions: options.names,
       concurrency: options.concurrency,
+      signal: options.signal,
     });
   },
   /** Names only, from the folders: cheap. */

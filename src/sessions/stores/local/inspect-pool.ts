@@ -44,20 +44,28 @@ export async function analyseInThreads(refs: readonly LocalSessionRef[], mainDbs
     queue.push({ id, refs: part, mainDbs: part.map((ref) => rowsOf(mainDbs.get(ref.mainDir)!, ref.name)) });
   }
   const results: SessionReport[][] = new Array(queue.length);
-  const pool = Array.from({ length: workers }, () => startWorker(queue, results));
+  const running: Worker[] = [];
+  const pool = Array.from({ length: workers }, () => startWorker(queue, results, running));
   // The main thread reads chunks too; between sessions it yields, so workers' messages are served
   // (and a spinner turns, and Ctrl-C is seen). What a failed worker gives back is read here last.
-  do {
-    for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
-      const reports: SessionReport[] = [];
-      for (const [index, ref] of chunk.refs.entries()) {
-        await new Promise(setImmediate);
-        reports.push(await analyse(ref, chunk.mainDbs[index]!));
+  try {
+    do {
+      for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
+        const reports: SessionReport[] = [];
+        for (const [index, ref] of chunk.refs.entries()) {
+          await new Promise(setImmediate);
+          reports.push(await analyse(ref, chunk.mainDbs[index]!));
+        }
+        results[chunk.id] = reports;
       }
-      results[chunk.id] = reports;
-    }
-    await Promise.all(pool);
-  } while (queue.length);
+      await Promise.all(pool);
+    } while (queue.length);
+  } catch (error) {
+    // the main thread stopped (Ctrl-C): the workers' chunks are not wanted any more
+    queue.length = 0;
+    await Promise.all(running.map((thread) => thread.terminate()));
+    throw error;
+  }
   return results.flat();
 }
 
@@ -78,11 +86,12 @@ function rowsOf(mainDb: MainDbContents, name: string): MainDbContents {
 }
 
 /** Resolves when the worker has nothing more to do; never rejects (its chunks go back to the queue). */
-function startWorker(queue: InspectChunk[], results: SessionReport[][]): Promise<void> {
+function startWorker(queue: InspectChunk[], results: SessionReport[][], threads: Worker[]): Promise<void> {
   return new Promise((resolve) => {
     const held = new Map<number, InspectChunk>();
     let done = false;
     const worker = new Worker(WORKER_FILE, { stdout: false, stderr: false });
+    threads.push(worker);
     const finish = () => {
       if (done) return;
       done = true;

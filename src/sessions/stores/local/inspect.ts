@@ -23,6 +23,7 @@ import { readMainDb, type MainDbContents } from './main-db.js';
 import { folderEntries, nowebKeyFiles, nowebStoreRows, opaqueFolderEntry, sessionEntries, webjsProfileEntry } from '../../entries.js';
 import { analyseInThreads } from './inspect-pool.js';
 import { findScanEnabled, scanFolders, type ScannedFolder } from '../../../util/find-scan.js';
+import { testPace } from '../../../util/test-pace.js';
 import { folders, webjsProfileDirs } from './layout.js';
 
 export const CONFIG_FILE = '.waha.session.config.json';
@@ -35,6 +36,8 @@ export interface LocalInspectOptions {
   /** Only these session names; all when empty. */
   sessions?: readonly string[];
   concurrency: number;
+  /** Ctrl-C: stops at the next session (find processes are ended). */
+  signal?: AbortSignal;
 }
 
 /** One session folder found in the store, before it is analysed. */
@@ -61,7 +64,7 @@ export async function inspectLocal(options: LocalInspectOptions): Promise<Inspec
     mainDbs.set(mainDir, contents);
     if (contents.error) problems.push(problem('main-db-unreadable', `${contents.file}: ${contents.error}`));
   }
-  const sessions = (await analyseSessions(refs, mainDbs, options.concurrency)).filter((report) => ofSelectedEngine(report.engine, options.engines));
+  const sessions = (await analyseSessions(refs, mainDbs, options.concurrency, options.signal)).filter((report) => ofSelectedEngine(report.engine, options.engines));
   const missing = missingNamespace(options);
   if (missing) problems.push(missing);
   problems.push(...markSlugCollisions(sessions));
@@ -92,22 +95,30 @@ const FIND_MIN_SESSIONS = 32;
  * read synchronously (one readdir, an lstat per file) by up to `concurrency` threads. Same order,
  * same reports either way.
  */
-async function analyseSessions(refs: readonly LocalSessionRef[], mainDbs: ReadonlyMap<string, MainDbContents>, concurrency: number): Promise<SessionReport[]> {
+async function analyseSessions(refs: readonly LocalSessionRef[], mainDbs: ReadonlyMap<string, MainDbContents>, concurrency: number, signal?: AbortSignal): Promise<SessionReport[]> {
   const reports: (SessionReport | undefined)[] = new Array(refs.length);
   const scannable = refs.map((ref, index) => ({ ref, index })).filter(({ ref }) => !ref.webjsProfile);
   if (findScanEnabled() && scannable.length >= FIND_MIN_SESSIONS) {
     const byDirectory = new Map(scannable.map((item) => [item.ref.directory, item]));
     await scanFolders(scannable.map(({ ref }) => ref.directory), Math.min(concurrency, availableParallelism()), async (scanned) => {
       for (const [directory, folder] of scanned) {
+        signal?.throwIfAborted();
         if (!folder) continue;
         const { ref, index } = byDirectory.get(directory)!;
         await new Promise(setImmediate); // a spinner turns, Ctrl-C is seen
+        await testPace();
+        signal?.throwIfAborted();
         reports[index] = await analyseLocalSession(ref, mainDbs.get(ref.mainDir)!, folder);
       }
-    });
+    }, signal);
   }
   const rest = refs.map((ref, index) => ({ ref, index })).filter(({ index }) => !reports[index]);
-  const read = await analyseInThreads(rest.map(({ ref }) => ref), mainDbs, concurrency, (ref, mainDb) => analyseLocalSession(ref, mainDb));
+  signal?.throwIfAborted();
+  const read = await analyseInThreads(rest.map(({ ref }) => ref), mainDbs, concurrency, async (ref, mainDb) => {
+    await testPace();
+    signal?.throwIfAborted();
+    return analyseLocalSession(ref, mainDb);
+  });
   for (const [position, { index }] of rest.entries()) reports[index] = read[position];
   return reports as SessionReport[];
 }
