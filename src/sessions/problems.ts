@@ -49,7 +49,7 @@ const HINTS: Record<ProblemCode, string> = {
   'store-unreachable': 'the other stores are listed; fix the connection and run again to see this one',
   'waha-connected': 'WAHA is running on this session; stop it before migrating or purging',
   'engine-unknown': 'several engines share this namespace and nothing says which one this session is; give --engine',
-  'namespace-missing': 'check --session-namespace / WAHA_SESSION_NAMESPACE (case matters); a namespace WAHA has not used yet has no folder',
+  'namespace-missing': 'check --namespace / --session-namespace (WAHA_NAMESPACE, WAHA_SESSION_NAMESPACE; case matters); a namespace WAHA has not used yet has nothing stored',
   unreadable: 'check permissions on the path',
 };
 

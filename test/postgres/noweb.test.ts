@@ -181,6 +181,9 @@ describe('inspect postgres', () => {
         expect(sessions.get('gone')).toMatchObject({ loggedIn: false, problems: [expect.objectContaining({ code: 'no-auth' })] });
         expect(sessions.get('stray').problems.map((item: any) => item.code)).toContain('orphan-database');
         expect(sessions.has('other')).toBe(false);
+        expect((document.problems as any[]).map((item) => item.code)).not.toContain('namespace-missing');
+        const typo = await cliIn(['inspect', 'postgres', '--json'], scenario.base, `${ns}x`);
+        expect(json(typo).problems).toContainEqual(expect.objectContaining({ code: 'namespace-missing', message: expect.stringContaining(`did you mean "${ns}"?`) }));
         expect(sessions.has('other_s1')).toBe(false);
         expect(sessions.get('Twin').problems.map((item: any) => item.code)).toContain('slug-collision');
         expect((document.problems as any[]).map((item) => item.code)).toContain('slug-collision');

@@ -58,6 +58,15 @@ describe('engines sharing one main namespace', () => {
     expect(readdirSync(path.join(target, 'noweb'))).toEqual([loggedIn]);
   });
 
+  it('a namespace the server holds nothing of is said, with the one it may have meant', async () => {
+    const typo = `${namespace.slice(0, -1)}`;
+    const result = await runCli(['inspect', 'mongo', '--mongo-url', mongoUrl(), '--namespace', typo, '--session-namespace', typo, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(json(result).problems).toContainEqual(expect.objectContaining({ code: 'namespace-missing', message: expect.stringContaining(`did you mean "${namespace}"?`) }));
+    const right = await runCli(['inspect', 'mongo', '--mongo-url', mongoUrl(), '--namespace', namespace, '--json']);
+    expect(json(right).problems.map((item: any) => item.code)).not.toContain('namespace-missing');
+  });
+
   it('with --engine the logged-out session is that engine\'s', async () => {
     const result = await runCli(['inspect', 'mongo', '--mongo-url', mongoUrl(), '--namespace', namespace, '--engine', 'GOWS', '--json']);
     expect(result.code, result.stderr).toBe(0);

@@ -6,7 +6,7 @@
  * No multi-document transactions are used (standalone servers have none).
  */
 import type { Db, MongoClient } from 'mongodb';
-import { configOwner, ENGINE_UNKNOWN_MESSAGE } from '../shared-main.js';
+import { configOwner, ENGINE_UNKNOWN_MESSAGE, missingNamespace } from '../shared-main.js';
 import pLimit from 'p-limit';
 import { namespacesFor, type Engine } from '../../engines.js';
 import * as noweb from '../../engines/noweb.js';
@@ -103,6 +103,10 @@ export async function inspectMongo(options: MongoInspectOptions): Promise<Inspec
     })));
     problems.push(...markSlugCollisions(reports));
     sessions.push(...reports);
+  }
+  for (const namespace of new Set([options.namespace, options.sessionNamespace])) {
+    const missing = missingNamespace(namespace, existing, 'MongoDB');
+    if (missing) problems.push(missing);
   }
   return { sessions, problems };
 }

@@ -6,7 +6,7 @@
  * Sizes come from pg_database_size; only key ids are read, never whole values, except creds.
  */
 import pLimit from 'p-limit';
-import { configOwner, ENGINE_UNKNOWN_MESSAGE } from '../shared-main.js';
+import { configOwner, ENGINE_UNKNOWN_MESSAGE, missingNamespace } from '../shared-main.js';
 import type { Client } from 'pg';
 import type { PostgresServer } from '../../../util/postgres.js';
 import { markSlugCollisions } from '../../collisions.js';
@@ -119,6 +119,10 @@ export async function inspectPostgres(options: PostgresInspectOptions): Promise<
     })));
     problems.push(...markSlugCollisions(reports));
     sessions.push(...reports);
+  }
+  for (const namespace of new Set([options.namespace, options.sessionNamespace])) {
+    const missing = missingNamespace(namespace, databases, 'PostgreSQL');
+    if (missing) problems.push(missing);
   }
   return { sessions, problems };
 }
