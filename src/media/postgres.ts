@@ -13,7 +13,7 @@ import { OperationError, UsageError } from '../errors.js';
 import { ENGINES } from '../sessions/engines.js';
 import { sessionDatabase } from '../sessions/names.js';
 import { truncateIdentifier } from '../sessions/stores/postgres/layout.js';
-import { PostgresServer, quoteIdent } from '../util/postgres.js';
+import { holdAdvisoryLock, PostgresServer, quoteIdent } from '../util/postgres.js';
 import { mergePages } from './pages.js';
 import type { DeleteFailure, DeleteOutcome, ListFilter, MediaObject, MediaStore } from './store.js';
 
@@ -192,29 +192,15 @@ export class PostgresMediaStore implements MediaStore {
   async acquireLock(options: { wait?: boolean; signal?: AbortSignal; onCompromised?: (error: Error) => void } = {}): Promise<() => Promise<void>> {
     const client = await this.connect(undefined);
     const [high, low] = advisoryKey(this.lockKey);
-    try {
-      for (;;) {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [high, low]);
-        if (rows[0]?.locked) break;
-        if (!options.wait) {
-          throw new OperationError(`Another media clean is running on ${this.location} (PostgreSQL advisory lock ${high}/${low})`, {
-            hint: 'wait for it to finish, or pass --wait to queue behind it',
-          });
-        }
-        if (options.signal?.aborted) throw new OperationError('interrupted while waiting for the other media clean');
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    let released = false;
-    client.on('error', (error) => { if (!released) options.onCompromised?.(error); });
-    return async () => {
-      released = true;
-      await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', [high, low]).catch(() => undefined);
-      await client.end().catch(() => undefined);
-    };
+    return holdAdvisoryLock(client, [high, low], {
+      wait: options.wait,
+      signal: options.signal,
+      onCompromised: options.onCompromised,
+      busy: () => new OperationError(`Another media clean is running on ${this.location} (PostgreSQL advisory lock ${high}/${low})`, {
+        hint: 'wait for it to finish, or pass --wait to queue behind it',
+      }),
+      interrupted: () => new OperationError('interrupted while waiting for the other media clean'),
+    });
   }
 
   async close(): Promise<void> {

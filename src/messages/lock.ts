@@ -47,27 +47,15 @@ export async function acquirePruneLock(options: PruneLockOptions): Promise<Relea
 }
 
 async function advisoryLock(options: PruneLockOptions): Promise<Release> {
-  const [{ PostgresServer: Server }, { requirePostgresUrl }] = await Promise.all([import('../util/postgres.js'), import('../sessions/stores/postgres/index.js')]);
+  const [{ PostgresServer: Server, holdAdvisoryLock }, { requirePostgresUrl }] = await Promise.all([import('../util/postgres.js'), import('../sessions/stores/postgres/index.js')]);
   const url = requirePostgresUrl(options.settings);
   const server: PostgresServer = new Server({ url, timeoutMs: options.timeoutMs, applicationName: 'waha-storage messages prune lock' });
   const client = await server.connect(undefined);
   const { host, port } = server.connection;
   const digest = createHash('sha256').update(`waha-storage messages prune|${host}:${port}|${options.settings.namespace ?? ''}|${options.settings.sessionNamespace ?? ''}`).digest();
   const [high, low] = [digest.readInt32BE(0), digest.readInt32BE(4)];
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [high, low]);
-    if (!rows[0]?.locked) {
-      throw new OperationError(`Another messages prune is running on ${server.location} (PostgreSQL advisory lock ${high}/${low})`, { hint: 'wait for it to finish, then run again' });
-    }
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  let released = false;
-  client.on('error', (error) => { if (!released) options.onCompromised?.(error); });
-  return async () => {
-    released = true;
-    await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', [high, low]).catch(() => undefined);
-    await client.end().catch(() => undefined);
-  };
+  return holdAdvisoryLock(client, [high, low], {
+    onCompromised: options.onCompromised,
+    busy: () => new OperationError(`Another messages prune is running on ${server.location} (PostgreSQL advisory lock ${high}/${low})`, { hint: 'wait for it to finish, then run again' }),
+  });
 }

@@ -219,3 +219,34 @@ export async function serverIdentity(client: Client): Promise<string> {
   // a base-backup clone shares the system identifier: the start time tells it apart
   return `${system ? `system ${system}, ` : ''}started ${rows[0]?.started}, port ${rows[0]?.port}`;
 }
+
+/**
+ * Holds a session-level advisory lock on `client` for as long as the run lasts (one media clean, one
+ * messages prune at a time per server). Busy: `busy()` is thrown, or with `wait` it is tried again
+ * every half second until it is free or `signal` aborts. The client is ended on failure and on release;
+ * `onCompromised` is told if its connection dies while the lock is held.
+ */
+export async function holdAdvisoryLock(client: Client, key: readonly [number, number], options: {
+  busy: () => Error; wait?: boolean; signal?: AbortSignal; interrupted?: () => Error; onCompromised?: (error: Error) => void;
+}): Promise<() => Promise<void>> {
+  const [high, low] = key;
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [high, low]);
+      if (rows[0]?.locked) break;
+      if (!options.wait) throw options.busy();
+      if (options.signal?.aborted) throw options.interrupted?.() ?? options.busy();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  let released = false;
+  client.on('error', (error) => { if (!released) options.onCompromised?.(error); });
+  return async () => {
+    released = true;
+    await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', [high, low]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  };
+}
