@@ -177,12 +177,25 @@ describe('postgresql.connections (real server)', () => {
   });
 });
 
-describe.skipIf(Boolean(process.env.WAHA_STORAGE_TEST_POSTGRES_URL))('postgresql.collation (a server of its own: a recorded version would show in every other file\'s check)', () => {
+describe.skipIf(Boolean(process.env.WAHA_STORAGE_TEST_POSTGRES_URL))('postgresql.collation and a low max_connections (a server of its own: a recorded version would show in every other file\'s check)', () => {
   let server: RunningServer;
   const ns = uniqueNamespace('pfl');
+  const MAX_CONNECTIONS = 25; // 22 for clients beside the 3 reserved: WAHA's two process pools (20) fit, one NOWEB session's two more do not
   beforeAll(async () => {
-    server = await startPostgres();
+    server = await startPostgres({ maxConnections: MAX_CONNECTIONS });
   }, 120_000);
+
+  it('connections: up while WAHA\'s pools fit in the server\'s max_connections, down with the setting to raise once a session does not', async () => {
+    const fits = await health(server.url, `${ns}c`);
+    expect(fits.body.details['postgresql.connections']).toMatchObject({ status: 'up', maxConnections: MAX_CONNECTIONS, sessionsExpected: 0 });
+    await sql(server.url, 'postgres', [`CREATE DATABASE "waha_${ns}c"`]);
+    await sql(server.url, `waha_${ns}c`, ['CREATE TABLE session_config (id TEXT PRIMARY KEY, data TEXT)', "INSERT INTO session_config VALUES ('one', '{}')"]);
+    const { result, body } = await health(server.url, `${ns}c`);
+    expect(result.code).toBe(1);
+    expect(body.error['postgresql.connections']).toMatchObject({ status: 'down', reason: 'max-connections', maxConnections: MAX_CONNECTIONS, sessionsExpected: 1 });
+    expect(body.error['postgresql.connections'].hint).toMatch(/ALTER SYSTEM SET max_connections = \d+; then restart PostgreSQL/);
+    await sql(server.url, 'postgres', [`DROP DATABASE "waha_${ns}c" WITH (FORCE)`]);
+  });
   afterAll(async () => {
     await server?.stop();
   });

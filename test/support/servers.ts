@@ -207,7 +207,7 @@ const POSTGRES_PASSWORD = 'pg-test-secret';
  * (initdb and postgres refuse root: as root they run as the `postgres` account), a superuser with
  * a password so URLs carry credentials, fsync off for speed; else the run fails.
  */
-export async function startPostgres(): Promise<RunningServer> {
+export async function startPostgres(options: { maxConnections?: number } = {}): Promise<RunningServer> {
   const given = process.env.WAHA_STORAGE_TEST_POSTGRES_URL;
   if (given) return { url: given, description: 'WAHA_STORAGE_TEST_POSTGRES_URL', stop: async () => {} };
   if (!existsSync(path.join(POSTGRES_BIN, 'postgres'))) {
@@ -231,7 +231,7 @@ export async function startPostgres(): Promise<RunningServer> {
   }
   const port = await freePort();
   const [command, args] = as([path.join(POSTGRES_BIN, 'postgres'), '-D', cluster, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-    '-k', socketDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']);
+    '-k', socketDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `max_connections=${options.maxConnections ?? 300}`]);
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
