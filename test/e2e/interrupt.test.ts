@@ -161,9 +161,14 @@ describe.runIf(hasTmux)('media clean local, interrupted', () => {
     const dir = mediaFolder(total, 4);
     const run = await piped(['media', 'clean', 'local', '--older-than', '1d', '--json'], { WHATSAPP_FILES_FOLDER: dir }, 'SIGINT', () => filesIn(dir) < total, true);
     expect(run.code, run.stderr).toBe(130);
+    // one document either way: the error of the second signal, or (when the first stop was quicker than
+    // the second signal) the interrupted summary; before, a second signal left stdout empty
     const document = JSON.parse(run.stdout);
-    expect(document).toMatchObject({ schemaVersion: 1, error: { code: 'interrupted', message: expect.stringMatching(/SIGINT again: stopped at once/) } });
-    expect(run.stderr).toMatch(/SIGINT again/);
+    if (/SIGINT again/.test(run.stderr)) {
+      expect(document).toMatchObject({ schemaVersion: 1, error: { code: 'interrupted', message: expect.stringMatching(/SIGINT again: stopped at once/) } });
+    } else {
+      expect(document).toMatchObject({ schemaVersion: 1, interrupted: true });
+    }
   }, 60_000);
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -337,6 +342,6 @@ describe.runIf(hasTmux)('session commands, interrupted', () => {
     expect(run.code, run.screen).toBe(130);
     expect(left).toBeGreaterThan(0);
     expect(number(run.screen, /\d+ sessions?: (\d+) deleted/)).toBe(SESSIONS - left);
-    expect(run.screen).toMatch(/interrupted: \d+ sessions were deleted/);
+    expect(run.screen).toMatch(/interrupted: \d+ sessions? (was|were) deleted/);
   }, 60_000);
 });
